@@ -1,0 +1,281 @@
+/* The public backend entry points: state checks and name validation done
+ * once for every backend, then the backend's slot. Generic hash and defrag
+ * for backends that do not provide their own. */
+#include "backends/backend.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/hashing.h"
+#include "common/names.h"
+#include "common/nesting.h"
+
+void bs_free(void *p) { free(p); }
+
+int bs_backend_new(bs_backend **out, const char *url, const bs_backend_config *cfg)
+{
+    *out = NULL;
+    if (!url) return bs__error_set(BS_ERR_URL_INVALID, "no URL given");
+    bs_backend_ctor ctor = bs__backend_ctor_for(url);
+    if (!ctor) return bs__error_set(BS_ERR_URL_INVALID, "unknown or unsupported URL: %s", url);
+    bs_backend_config defaults = {0};
+    if (!cfg) cfg = &defaults;
+    bs_backend *b = NULL;
+    int rc = ctor(&b, url, cfg);
+    if (rc) return rc;
+    if (!b->ops || b->ops->version != BS_BACKEND_OPS_VERSION) {
+        if (b->ops && b->ops->free) b->ops->free(b);
+        return bs__error_set(BS_ERR_UNSUPPORTED, "backend for %s has an unknown ops version", url);
+    }
+    b->opened = false;
+    *out = b;
+    return 0;
+}
+
+void bs_backend_free(bs_backend *b)
+{
+    if (!b) return;
+    if (b->opened) {
+        b->ops->close(b);
+        b->opened = false;
+    }
+    b->ops->free(b);
+}
+
+bool bs_backend_is_open(const bs_backend *b) { return b && b->opened; }
+
+static int must_be_open(bs_backend *b)
+{
+    if (!b) return bs__error_set(BS_ERR_INVALID, "backend is NULL");
+    if (!b->opened) return bs__error_set(BS_ERR_MUST_BE_OPEN, NULL);
+    return 0;
+}
+
+static int must_not_be_open(bs_backend *b)
+{
+    if (!b) return bs__error_set(BS_ERR_INVALID, "backend is NULL");
+    if (b->opened) return bs__error_set(BS_ERR_MUST_NOT_BE_OPEN, NULL);
+    return 0;
+}
+
+/* Open, and name is a valid non-root item name. */
+static int check_item(bs_backend *b, const char *name)
+{
+    int rc = must_be_open(b);
+    if (rc) return rc;
+    if ((rc = bs__name_validate(name))) return rc;
+    if (!*name) return bs__error_set(BS_ERR_INVALID, "name must not be empty");
+    return 0;
+}
+
+int bs_backend_create(bs_backend *b)
+{
+    int rc = must_not_be_open(b);
+    return rc ? rc : b->ops->create(b);
+}
+
+int bs_backend_destroy(bs_backend *b)
+{
+    int rc = must_not_be_open(b);
+    return rc ? rc : b->ops->destroy(b);
+}
+
+int bs_backend_open(bs_backend *b)
+{
+    int rc = must_not_be_open(b);
+    if (rc) return rc;
+    if ((rc = b->ops->open(b))) return rc;
+    b->opened = true;
+    return 0;
+}
+
+int bs_backend_close(bs_backend *b)
+{
+    int rc = must_be_open(b);
+    if (rc) return rc;
+    rc = b->ops->close(b);
+    b->opened = false; /* closed even when closing reported a problem */
+    return rc;
+}
+
+int bs_backend_mkdir(bs_backend *b, const char *name)
+{
+    int rc = check_item(b, name);
+    return rc ? rc : b->ops->mkdir(b, name);
+}
+
+int bs_backend_rmdir(bs_backend *b, const char *name)
+{
+    int rc = check_item(b, name);
+    return rc ? rc : b->ops->rmdir(b, name);
+}
+
+int bs_backend_info(bs_backend *b, const char *name, bs_item_info *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = check_item(b, name);
+    if (rc) return rc;
+    if ((rc = b->ops->info(b, name, out))) return rc;
+    const char *slash = strrchr(name, '/');
+    snprintf(out->name, sizeof out->name, "%s", slash ? slash + 1 : name);
+    return 0;
+}
+
+int bs_backend_load(bs_backend *b, const char *name, int64_t offset, int64_t size,
+                    uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    int rc = check_item(b, name);
+    if (rc) return rc;
+    if (size < 0 && size != BS_SIZE_ALL)
+        return bs__error_set(BS_ERR_INVALID, "negative size %lld", (long long)size);
+    return b->ops->load(b, name, offset, size, out, out_len);
+}
+
+int bs_backend_store(bs_backend *b, const char *name, const void *data, size_t len)
+{
+    int rc = check_item(b, name);
+    if (rc) return rc;
+    if (!data && len) return bs__error_set(BS_ERR_INVALID, "NULL data for %s", name);
+    return b->ops->store(b, name, data ? data : "", len);
+}
+
+int bs_backend_delete(bs_backend *b, const char *name)
+{
+    int rc = check_item(b, name);
+    return rc ? rc : b->ops->delete(b, name);
+}
+
+int bs_backend_move(bs_backend *b, const char *cur, const char *dst)
+{
+    int rc = check_item(b, cur);
+    if (!rc) rc = bs__name_validate(dst);
+    if (!rc && !*dst) rc = bs__error_set(BS_ERR_INVALID, "target name must not be empty");
+    return rc ? rc : b->ops->move(b, cur, dst);
+}
+
+int bs_backend_list_begin(bs_backend *b, const char *name, bs_list_iter **out)
+{
+    *out = NULL;
+    int rc = must_be_open(b);
+    if (!rc) rc = bs__name_validate(name);
+    return rc ? rc : b->ops->list_begin(b, name, out);
+}
+
+int bs_backend_list_next(bs_list_iter *it, bs_item_info *out)
+{
+    memset(out, 0, sizeof *out);
+    return it->next(it, out);
+}
+
+void bs_backend_list_end(bs_list_iter *it)
+{
+    if (it) it->end(it);
+}
+
+/* Generic hash: load the whole value, hash it. */
+static int generic_hash(bs_backend *b, const char *name, bs_hash_alg alg,
+                        char hex[BS_HASH_HEX_SIZE])
+{
+    uint8_t *data;
+    size_t len;
+    int rc = b->ops->load(b, name, 0, BS_SIZE_ALL, &data, &len);
+    if (rc) return rc;
+    rc = bs_hash_hex(alg, data, len, hex);
+    free(data);
+    return rc;
+}
+
+int bs_backend_hash(bs_backend *b, const char *name, bs_hash_alg alg,
+                    char hex[BS_HASH_HEX_SIZE])
+{
+    hex[0] = '\0';
+    int rc = check_item(b, name);
+    if (rc) return rc;
+    if (!bs_hash_alg_name(alg)) return bs__error_set(BS_ERR_INVALID, "unknown hash algorithm");
+    return b->ops->hash ? b->ops->hash(b, name, alg, hex) : generic_hash(b, name, alg, hex);
+}
+
+int bs__defrag_target_name(char out_name[BS_NAME_BUF], const char *hex, const char *ns,
+                           int levels)
+{
+    char flat[BS_NAME_BUF * 2];
+    size_t ns_len = ns ? strlen(ns) : 0;
+    while (ns_len && ns[ns_len - 1] == '/') ns_len--;
+    int n = snprintf(flat, sizeof flat, "%.*s%s%s", (int)ns_len, ns ? ns : "",
+                     ns_len ? "/" : "", hex);
+    if (n < 0 || (size_t)n >= sizeof flat)
+        return bs__error_set(BS_ERR_INVALID, "defrag target name too long");
+    return bs__nest(out_name, BS_NAME_BUF, flat, levels, NULL);
+}
+
+/* Generic defrag: load each block, check it is whole, store the result. */
+static int generic_defrag(bs_backend *b, const bs_defrag_source *src, size_t n,
+                          const char *target, bs_hash_alg alg, const char *ns,
+                          int levels, char out_name[BS_NAME_BUF])
+{
+    bs_buf all = {0};
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        uint8_t *part;
+        size_t len;
+        if (src[i].offset > INT64_MAX || src[i].size > INT64_MAX) {
+            rc = bs__error_set(BS_ERR_INVALID, "defrag block out of range");
+            break;
+        }
+        rc = b->ops->load(b, src[i].name, (int64_t)src[i].offset, (int64_t)src[i].size,
+                          &part, &len);
+        if (rc) break;
+        if (len != src[i].size)
+            rc = bs__error_set(BS_ERR_READ_RANGE, "%s: wanted %llu bytes at %llu, got %zu",
+                               src[i].name, (unsigned long long)src[i].size,
+                               (unsigned long long)src[i].offset, len);
+        else
+            rc = bs__buf_append(&all, part, len);
+        free(part);
+    }
+    if (!rc && !target) {
+        char hex[BS_HASH_HEX_SIZE];
+        rc = bs_hash_hex(alg, all.data ? all.data : (uint8_t *)"", all.len, hex);
+        if (!rc) rc = bs__defrag_target_name(out_name, hex, ns, levels);
+        if (!rc) rc = bs__name_validate(out_name);
+    } else if (!rc) {
+        snprintf(out_name, BS_NAME_BUF, "%s", target);
+    }
+    if (!rc) rc = b->ops->store(b, out_name, all.data ? all.data : (uint8_t *)"", all.len);
+    bs__buf_free(&all);
+    return rc;
+}
+
+int bs_backend_defrag(bs_backend *b, const bs_defrag_source *src, size_t n,
+                      const char *target, bs_hash_alg alg, const char *ns,
+                      int levels, char out_name[BS_NAME_BUF])
+{
+    out_name[0] = '\0';
+    int rc = must_be_open(b);
+    if (rc) return rc;
+    if (n && !src) return bs__error_set(BS_ERR_INVALID, "defrag sources are NULL");
+    for (size_t i = 0; i < n; i++)
+        if ((rc = bs__name_validate(src[i].name)) || !*src[i].name)
+            return rc ? rc : bs__error_set(BS_ERR_INVALID, "empty defrag source name");
+    if (target && ((rc = bs__name_validate(target)) || !*target))
+        return rc ? rc : bs__error_set(BS_ERR_INVALID, "empty defrag target name");
+    if (!target && !bs_hash_alg_name(alg))
+        return bs__error_set(BS_ERR_INVALID, "defrag needs a target or a hash algorithm");
+    if (ns && *ns && (rc = bs__name_validate(ns))) return rc;
+    if (levels < 0 || levels > 8) return bs__error_set(BS_ERR_INVALID, "bad nesting level");
+    if (b->ops->defrag) return b->ops->defrag(b, src, n, target, alg, ns, levels, out_name);
+    return generic_defrag(b, src, n, target, alg, ns, levels, out_name);
+}
+
+int bs_backend_quota(bs_backend *b, bs_quota *out)
+{
+    out->limit = out->usage = -1;
+    int rc = must_be_open(b);
+    if (rc) return rc;
+    return b->ops->quota ? b->ops->quota(b, out) : 0;
+}

@@ -1,0 +1,80 @@
+/* The backend vtable: what every backend implements. The public wrappers in
+ * backends/backend.c check open/closed state and validate names before any
+ * slot is called, so implementations may assume:
+ *   - create/destroy/open are only called while closed, the rest while open;
+ *   - every name passed in is valid (common/names.h), "" only for list;
+ *   - out-parameters are non-NULL.
+ * Each slot returns 0 or a negative BS_ERR_* code set via bs__error_*.
+ * New slots are appended, never inserted; the registry rejects a version it
+ * does not know. */
+#ifndef BS_BACKENDS_BACKEND_H
+#define BS_BACKENDS_BACKEND_H
+
+#include "borgstore/backend.h"
+
+#define BS_BACKEND_OPS_VERSION 1
+
+typedef struct bs_backend_ops {
+    unsigned version; /* BS_BACKEND_OPS_VERSION */
+    const char *scheme; /* "file", "serve", ... (for messages) */
+
+    int (*create)(bs_backend *b);
+    int (*destroy)(bs_backend *b);
+    int (*open)(bs_backend *b);
+    int (*close)(bs_backend *b);
+    int (*mkdir)(bs_backend *b, const char *name);
+    int (*rmdir)(bs_backend *b, const char *name);
+    /* Missing name: return 0 with out->exists = false. out->name is filled by
+     * the wrapper, the slot need not. */
+    int (*info)(bs_backend *b, const char *name, bs_item_info *out);
+    /* offset may be negative (from the end); size BS_SIZE_ALL or >= 0. */
+    int (*load)(bs_backend *b, const char *name, int64_t offset, int64_t size,
+                uint8_t **out, size_t *out_len);
+    int (*store)(bs_backend *b, const char *name, const void *data, size_t len);
+    int (*delete)(bs_backend *b, const char *name);
+    int (*move)(bs_backend *b, const char *cur, const char *dst);
+    /* The iterator's first member must be a struct bs_list_iter. */
+    int (*list_begin)(bs_backend *b, const char *name, bs_list_iter **out);
+    /* Optional: NULL means the generic version via load. */
+    int (*hash)(bs_backend *b, const char *name, bs_hash_alg alg,
+                char hex[BS_HASH_HEX_SIZE]);
+    /* Optional: NULL means the generic version via load + store. */
+    int (*defrag)(bs_backend *b, const bs_defrag_source *src, size_t n,
+                  const char *target, bs_hash_alg alg, const char *ns, int levels,
+                  char out_name[BS_NAME_BUF]);
+    /* Optional: NULL reports {-1, -1}. */
+    int (*quota)(bs_backend *b, bs_quota *out);
+    /* Releases everything the backend owns (called closed). */
+    void (*free)(bs_backend *b);
+} bs_backend_ops;
+
+/* Base of every backend: embed as the first member of the implementation. */
+struct bs_backend {
+    const bs_backend_ops *ops;
+    bool opened;
+};
+
+/* Base of every list iterator: embed as the first member. next returns 1 with
+ * *out filled, 0 at the end, <0 on error; end releases the iterator. */
+struct bs_list_iter {
+    int (*next)(bs_list_iter *it, bs_item_info *out);
+    void (*end)(bs_list_iter *it);
+};
+
+/* A backend constructor as registered for a URL scheme. url is the full URL;
+ * cfg is never NULL (defaults filled). */
+typedef int (*bs_backend_ctor)(bs_backend **out, const char *url,
+                               const bs_backend_config *cfg);
+
+/* Registry lookup: constructor for url's scheme, or NULL. */
+bs_backend_ctor bs__backend_ctor_for(const char *url);
+
+/* Name defrag stores under when no target is given: ns + "/" + hex, nested
+ * at levels, into out_name. 0 or BS_ERR_INVALID. */
+int bs__defrag_target_name(char out_name[BS_NAME_BUF], const char *hex, const char *ns,
+                           int levels);
+
+/* Constructors of the built-in backends. */
+int bs__posixfs_new(bs_backend **out, const char *url, const bs_backend_config *cfg);
+
+#endif

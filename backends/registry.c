@@ -1,0 +1,21 @@
+/* URL scheme -> backend constructor. Backends add one line here. */
+#include "backends/backend.h"
+
+#include <string.h>
+
+typedef struct registry_entry {
+    const char *prefix; /* scheme including its separator */
+    bs_backend_ctor ctor;
+} registry_entry;
+
+static const registry_entry registry[] = {
+    {"file://", bs__posixfs_new},
+};
+
+bs_backend_ctor bs__backend_ctor_for(const char *url)
+{
+    for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
+        if (strncmp(url, registry[i].prefix, strlen(registry[i].prefix)) == 0)
+            return registry[i].ctor;
+    return NULL;
+}

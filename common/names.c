@@ -1,0 +1,63 @@
+/* Name validation: the one gate every item name passes, on both sides of the
+ * wire, before it is joined to a path or sent anywhere. */
+#include "common/names.h"
+
+#include <string.h>
+
+#include "common/error.h"
+
+bool bs__ends_with(const char *s, const char *suffix)
+{
+    size_t ls = strlen(s), lx = strlen(suffix);
+    return ls >= lx && memcmp(s + ls - lx, suffix, lx) == 0;
+}
+
+/* Returns NULL when valid, else the broken rule. */
+static const char *check(const char *name)
+{
+    size_t len = strnlen(name, BS_NAME_MAX + 1);
+    if (len > BS_NAME_MAX) return "name is too long (max 100)";
+    if (len == 0) return NULL;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c >= 0x80) return "name must be plain ASCII";
+        if (c < 0x20 || c == 0x7f) return "name must not contain control characters";
+        if (c == '\\' || c == ' ') return "name must not contain backslashes or blanks";
+        if (c >= 'A' && c <= 'Z') return "name must be lowercase";
+        if (c == '/' && i + 1 < len && name[i + 1] == '/')
+            return "name must not contain empty components";
+    }
+    if (name[0] == '/' || name[len - 1] == '/' || strstr(name, ".."))
+        return "name must be relative and not contain '..'";
+    if (bs__ends_with(name, BS_TMP_SUFFIX)) return "name must not end with .tmp";
+    if (bs__ends_with(name, BS_HID_SUFFIX)) return "name must not end with .hid";
+    return NULL;
+}
+
+bool bs__name_is_valid(const char *name)
+{
+    return name && check(name) == NULL;
+}
+
+int bs__name_validate(const char *name)
+{
+    if (!name) return bs__error_set(BS_ERR_INVALID, "name is NULL");
+    const char *why = check(name);
+    if (!why) return 0;
+    /* Print at most the first 120 bytes, with non-printables escaped, so a
+     * hostile name cannot forge log lines. */
+    char shown[4 * 120 + 1];
+    size_t o = 0;
+    for (size_t i = 0; name[i] && i < 120; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c >= 0x20 && c < 0x7f) {
+            shown[o++] = (char)c;
+        } else {
+            static const char hexd[] = "0123456789abcdef";
+            shown[o++] = '\\'; shown[o++] = 'x';
+            shown[o++] = hexd[c >> 4]; shown[o++] = hexd[c & 15];
+        }
+    }
+    shown[o] = '\0';
+    return bs__error_set(BS_ERR_INVALID, "%s: %s", why, shown);
+}

@@ -1,0 +1,41 @@
+/* Content hash algorithms offered by borgstore (hex digests identical to
+ * Python hashlib's sha256, sha512 and blake2b with a 64-byte digest). */
+#ifndef BORGSTORE_HASH_H
+#define BORGSTORE_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum bs_hash_alg {
+    BS_HASH_SHA256 = 0,
+    BS_HASH_SHA512 = 1,
+    BS_HASH_BLAKE2B = 2, /* BLAKE2b, 64-byte digest (hashlib.blake2b()) */
+} bs_hash_alg;
+
+/* Longest digest in bytes and hex characters (plus NUL) of any algorithm. */
+#define BS_HASH_MAX_BYTES 64
+#define BS_HASH_HEX_SIZE (2 * BS_HASH_MAX_BYTES + 1)
+
+/* "sha256" / "sha512" / "blake2b" -> *out. Returns 0, or BS_ERR_INVALID for an
+ * unknown name (message names it). */
+int bs_hash_alg_parse(const char *name, bs_hash_alg *out);
+
+/* Name of an algorithm as Python hashlib spells it; NULL when unknown. */
+const char *bs_hash_alg_name(bs_hash_alg alg);
+
+/* Digest size in bytes; 0 when unknown. */
+size_t bs_hash_digest_size(bs_hash_alg alg);
+
+/* One-shot hex digest of data into hex (BS_HASH_HEX_SIZE bytes).
+ * Returns 0 or BS_ERR_INVALID for an unknown algorithm. */
+int bs_hash_hex(bs_hash_alg alg, const void *data, size_t len,
+                char hex[BS_HASH_HEX_SIZE]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
