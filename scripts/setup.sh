@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages borgstore needs to build, test and demo, but
+# only those that are missing: quick and quiet when everything is there.
+set -euo pipefail
+
+packages=(
+  gcc meson ninja-build pkg-config python3
+  libssh-dev libmsgpack-dev libsodium-dev libcriterion-dev libcurl4-openssl-dev
+  openssh-server openssh-client rclone
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "setup: installing ${missing[*]}" >&2
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "setup: run as root (or install sudo)" >&2; exit 1; }
+  SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs every test twice: a normal build (warnings are
+# errors) and an AddressSanitizer + UndefinedBehaviorSanitizer build that
+# fails on any report. Ends with one summary line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh || exit 1
+
+status=0
+run_suite() { # dir, extra meson test args...
+  local dir=$1; shift
+  echo "== meson test -C $dir"
+  meson test -C "$dir" --print-errorlogs --num-processes 2 "$@" || status=1
+}
+
+scripts/build.sh build -Dwerror=true || exit 1
+run_suite build
+scripts/build.sh build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
+  -Dbuildtype=debug || exit 1
+run_suite build-asan --timeout-multiplier 4
+
+python3 scripts/test_summary.py build build-asan || status=1
+exit $status
