@@ -1,0 +1,291 @@
+/* The Store: what applications link against. It adds to a backend what
+ * Python borgstore 0.6's Store adds: namespaces with configurable nesting
+ * levels, soft delete (".del"), a recursive lazy listing, statistics, a
+ * latency/bandwidth emulator and thread safety (one mutex per store).
+ *
+ * Conventions (as everywhere in borgstore): functions return 0 or a negative
+ * BS_ERR_* code and leave a message naming the item in bs_error_message();
+ * outputs come first; results returned through `**out` belong to the caller.
+ * Names given to the Store are un-nested ("data/0123abcd"); the Store maps
+ * them to backend names ("data/01/23/0123abcd") itself. */
+#ifndef BORGSTORE_STORE_H
+#define BORGSTORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "borgstore/backend.h"
+#include "borgstore/errors.h"
+#include "borgstore/hash.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct bs_store bs_store;
+typedef struct bs_store_list_iter bs_store_list_iter;
+
+/* Most entries in one namespace's list of levels. */
+#define BS_STORE_LEVELS_MAX 9
+/* Deepest nesting level (the key's first 2*8 hex digits become directories). */
+#define BS_STORE_LEVEL_MAX 8
+
+/* One namespace of the configuration.
+ *
+ * prefix is matched against the start of every item name, exactly like
+ * Python's name.startswith(namespace): use a trailing slash ("data/",
+ * "config/"); "" (the root namespace) matches every name. When several
+ * prefixes match, the longest one wins.
+ *
+ * levels[0..nlevels) are the nesting levels items of the namespace may live
+ * on. With one level, an item is always there (no probing). With several,
+ * lookups probe each level in order and use the first where the item exists;
+ * new items go to the LAST level. So [0, 1] upgrades a flat namespace to
+ * level 1 while old items stay readable, [1, 0] downgrades. */
+typedef struct bs_store_namespace {
+    const char *prefix;
+    int levels[BS_STORE_LEVELS_MAX];
+    size_t nlevels;
+} bs_store_namespace;
+
+/* Store configuration. The Store copies everything it needs: the caller's
+ * structs and strings may go away after bs_store_new returns. Fields are only
+ * appended, never reordered; zero-initialize and set what you need. */
+typedef struct bs_store_config {
+    /* At least one namespace. A name that matches no prefix is rejected
+     * with BS_ERR_INVALID (as Python's KeyError), so configure "" to accept
+     * any name. */
+    const bs_store_namespace *namespaces;
+    size_t n_namespaces;
+    /* Passed to bs_backend_new by bs_store_new (ignored by
+     * bs_store_new_from_backend). */
+    bs_backend_config backend;
+} bs_store_config;
+
+/* Fills *out with the configuration the borgstore CLI uses by default: ""
+ * (every namespace) at level 0 and "data/" at level 1. Points at static
+ * data; never fails. */
+void bs_store_config_default(bs_store_config *out);
+
+/* Creates a store for url (file:///abs/path, serve://..., ssh://...) with
+ * cfg. Nothing is touched on the storage yet. The emulator settings are read
+ * from BORGSTORE_LATENCY (µs added per backend call) and BORGSTORE_BANDWIDTH
+ * (bit/s) now, as Python borgstore does in Store.__init__.
+ * Returns 0 and *out (release with bs_store_free);
+ * BS_ERR_URL_INVALID (unknown scheme, malformed URL), BS_ERR_INVALID (cfg
+ * NULL, no namespaces, a bad prefix, a level outside 0..8, duplicate
+ * prefixes, bad backend settings), BS_ERR_NOMEM. On failure *out is NULL. */
+int bs_store_new(bs_store **out, const char *url, const bs_store_config *cfg);
+
+/* As bs_store_new, but on an existing backend (closed or open). On success
+ * the store OWNS backend: it is closed and freed by bs_store_free, and the
+ * caller must not free it. On failure the caller still owns it.
+ * cfg->backend is ignored. Errors: BS_ERR_INVALID, BS_ERR_NOMEM. */
+int bs_store_new_from_backend(bs_store **out, bs_backend *backend,
+                              const bs_store_config *cfg);
+
+/* Closes the store if open, frees its backend and everything else. Accepts
+ * NULL. All list iterators of the store must have been ended before. */
+void bs_store_free(bs_store *s);
+
+/* Replaces the namespace configuration (Python's set_levels), e.g. to
+ * upgrade a namespace from [0] to [0, 1] on a store in use. The store may
+ * be open or closed. Errors: as bs_store_new's cfg checks (INVALID, NOMEM);
+ * on failure the old configuration stays. */
+int bs_store_set_config(bs_store *s, const bs_store_namespace *namespaces, size_t n);
+
+/* The backend under the store. Borrowed: valid until bs_store_free. Calls
+ * on it bypass the store's mutex, its nesting and its stats: use it only for
+ * inspection (tests, the demo) while no other thread uses the store. */
+bs_backend *bs_store_backend(bs_store *s);
+
+/* Flags of bs_store_create. */
+#define BS_STORE_CREATE_PRECREATE 1u /* make every nesting dir of each
+                                        namespace's deepest level */
+
+/* Initializes the storage (must be closed). With BS_STORE_CREATE_PRECREATE
+ * it then opens the store, creates each namespace's directory (level 0) or
+ * every directory of its deepest level (256^level of them, e.g. 65,536 for
+ * level 2) and closes it again, like Python's create_levels.
+ * Errors: MUST_NOT_BE_OPEN, ALREADY_EXISTS (base not empty), PERMISSION,
+ * IO, and the backend's connection errors. */
+int bs_store_create(bs_store *s, unsigned flags);
+
+/* Creates the directories described at BS_STORE_CREATE_PRECREATE for the
+ * current configuration. Works open (stays open) or closed (opens and
+ * closes). Errors: as bs_backend_mkdir/open. */
+int bs_store_create_levels(bs_store *s);
+
+/* Removes the storage and everything in it (must be closed).
+ * Errors: MUST_NOT_BE_OPEN, DOES_NOT_EXIST, PERMISSION, IO. */
+int bs_store_destroy(bs_store *s);
+
+/* Starts / stops using the storage. open: MUST_NOT_BE_OPEN, DOES_NOT_EXIST,
+ * IO, connection errors. close: MUST_BE_OPEN. Open list iterators of the
+ * store return BS_ERR_MUST_BE_OPEN from then on. */
+int bs_store_open(bs_store *s);
+int bs_store_close(bs_store *s);
+
+/* Whether the store is open. */
+bool bs_store_is_open(bs_store *s);
+
+/* The backend name (nested, plus ".del" when deleted) name maps to, into
+ * out: with one configured level directly, with several the first level
+ * where the item exists (probing with info), else the last level.
+ * Errors: INVALID (bad name, no namespace), MUST_BE_OPEN (when probing), IO. */
+int bs_store_find(bs_store *s, const char *name, bool deleted, char out[BS_NAME_BUF]);
+
+/* Information about item name (soft-deleted item when deleted). A missing
+ * item is not an error: out->exists is false. out->name is the key part
+ * (last component, without ".del").
+ * Errors: MUST_BE_OPEN, INVALID, PERMISSION, IO. */
+int bs_store_info(bs_store *s, const char *name, bool deleted, bs_item_info *out);
+
+/* Loads size bytes (BS_SIZE_ALL: to the end) starting at offset of item name
+ * (soft-deleted item when deleted). A negative offset counts from the end;
+ * a range past the end yields the bytes that exist (maybe none).
+ * On success *out is a malloc'd buffer owned by the caller (release with
+ * bs_free; non-NULL even for 0 bytes) and *out_len its length; on failure
+ * *out is NULL and *out_len 0.
+ * Errors: MUST_BE_OPEN, INVALID, NOT_FOUND, READ_RANGE (negative offset
+ * before the start), PERMISSION, IO, NOMEM. */
+int bs_store_load(bs_store *s, const char *name, int64_t offset, int64_t size,
+                  bool deleted, uint8_t **out, size_t *out_len);
+
+/* Stores len bytes at data as item name, replacing an existing value (on the
+ * level where it is; new items go to the last configured level). data is
+ * only read during the call and not copied by the Store; it may be NULL when
+ * len is 0. Errors: MUST_BE_OPEN, INVALID, PERMISSION, QUOTA, IO. */
+int bs_store_store(bs_store *s, const char *name, const void *data, size_t len);
+
+/* Deletes item name at once (the soft-deleted one when deleted). See
+ * BS_MOVE_SOFT_DELETE for soft deletion.
+ * Errors: MUST_BE_OPEN, INVALID, NOT_FOUND, PERMISSION, IO. */
+int bs_store_delete(bs_store *s, const char *name, bool deleted);
+
+/* What bs_store_move does. */
+typedef enum bs_move_mode {
+    /* name -> new_name, both looked up like find (careful: overwrites). */
+    BS_MOVE_RENAME = 0,
+    /* name -> name + ".del" on the same level (soft delete). */
+    BS_MOVE_SOFT_DELETE = 1,
+    /* soft-deleted name -> name on the same level (undelete). */
+    BS_MOVE_UNDELETE = 2,
+    /* name (soft-deleted when deleted) -> the namespace's last configured
+     * level (finishing an upgrade/downgrade of levels). */
+    BS_MOVE_CHANGE_LEVEL = 3,
+} bs_move_mode;
+
+/* Moves an item as mode says. new_name is used by BS_MOVE_RENAME only (must
+ * be given there, NULL otherwise is fine). deleted applies to RENAME (both
+ * names soft-deleted) and CHANGE_LEVEL.
+ * Errors: MUST_BE_OPEN, INVALID (bad names, no new_name for RENAME, unknown
+ * mode), NOT_FOUND (source), PERMISSION, IO. */
+int bs_store_move(bs_store *s, const char *name, const char *new_name, bs_move_mode mode,
+                  bool deleted);
+
+/* Starts listing namespace ns ("data", "data/" or "" for the root): every
+ * item below it, walking nesting directories depth first (directories are
+ * never reported). deleted=false: only items that are not soft-deleted;
+ * true: only soft-deleted ones, reported without ".del". bs_item_info.name
+ * is the key (last component); the full name is ns + "/" + name.
+ *
+ * Lazy: nothing is read into memory beyond one directory handle per nesting
+ * level. The store's mutex is taken only inside bs_store_list_next, so other
+ * operations (also from the listing thread itself) may run between steps.
+ * The order is sorted when all items are on one level (the backend lists
+ * sorted); with items on several levels it is sorted per level.
+ *
+ * The first directory is opened here, so a missing namespace is reported
+ * now. Returns 0 and *out (release with bs_store_list_end; the store must
+ * outlive it). Errors: MUST_BE_OPEN, INVALID, NOT_FOUND (namespace
+ * directory missing), PERMISSION, IO, NOMEM. */
+int bs_store_list_begin(bs_store *s, const char *ns, bool deleted, bs_store_list_iter **out);
+
+/* Next item: returns 1 and fills *out, 0 at the end, or a negative error
+ * (MUST_BE_OPEN when the store was closed meanwhile, IO, ...). After an
+ * error every further call returns the same code. */
+int bs_store_list_next(bs_store_list_iter *it, bs_item_info *out);
+
+/* Releases an iterator. Accepts NULL. */
+void bs_store_list_end(bs_store_list_iter *it);
+
+/* Hex digest (alg) of item name's whole content into hex.
+ * Errors: MUST_BE_OPEN, INVALID, NOT_FOUND, PERMISSION, IO. */
+int bs_store_hash(bs_store *s, const char *name, bs_hash_alg alg, bool deleted,
+                  char hex[BS_HASH_HEX_SIZE]);
+
+/* One block for bs_store_defrag: size bytes at offset of item ns/name. */
+typedef struct bs_store_block {
+    const char *name; /* key only, without namespace, no '/' */
+    uint64_t offset;
+    uint64_t size;
+} bs_store_block;
+
+/* Creates a new item in namespace ns from blocks src[0..n) (in order), like
+ * Python's Store.defrag. target is the new key (no '/'), or NULL to name the
+ * item by the hex digest (alg) of its content, stored on the namespace's last
+ * level. Sources (and target) are looked up with deleted. The new key
+ * (without namespace) is written to out_key. Sources are not deleted.
+ * Errors: MUST_BE_OPEN, INVALID, NOT_FOUND, READ_RANGE (a block reaches past
+ * the end of its source; nothing is stored), PERMISSION, QUOTA, IO, NOMEM. */
+int bs_store_defrag(bs_store *s, const char *ns, const bs_store_block *src, size_t n,
+                    const char *target, bs_hash_alg alg, bool deleted,
+                    char out_key[BS_NAME_BUF]);
+
+/* Quota limit and usage in bytes (-1 in a field: not tracked).
+ * Errors: MUST_BE_OPEN, IO. */
+int bs_store_quota(bs_store *s, bs_quota *out);
+
+/* Statistics, with the keys and meaning of Python borgstore's Store.stats:
+ * *_calls count successful Store calls, *_time is the time spent in them in
+ * seconds (including emulated delay; for list: inside the backend listing
+ * calls, not the caller's time between steps), *_volume bytes moved through
+ * the Store API, *_throughput = volume / time (0 when time is 0).
+ * backend_* count what reached the backend: calls and bytes of its load,
+ * store and delete (lookups with info that find makes are not counted).
+ * hash_* are counted like the others (Python records them too). */
+typedef struct bs_store_stats {
+    uint64_t info_calls, load_calls, store_calls, delete_calls, move_calls, list_calls;
+    double info_time, load_time, store_time, delete_time, move_time, list_time;
+    uint64_t load_volume, store_volume;
+    double load_throughput, store_throughput;
+    uint64_t backend_load_calls, backend_store_calls, backend_delete_calls;
+    uint64_t backend_load_volume, backend_store_volume;
+    uint64_t hash_calls;
+    double hash_time;
+} bs_store_stats;
+
+/* Copies the current statistics into *out (taken under the mutex, so the
+ * values are consistent with each other). Never fails. */
+void bs_store_stats_get(bs_store *s, bs_store_stats *out);
+
+/* Output formats of bs_store_stats_format. */
+typedef enum bs_stats_format {
+    BS_STATS_TEXT = 0, /* "key value" lines, one per key */
+    BS_STATS_JSON = 1, /* one JSON object, keys as above, ends with a newline */
+} bs_stats_format;
+
+/* Renders st into a new NUL-terminated string *out (release with bs_free).
+ * Errors: INVALID (unknown format), NOMEM. */
+int bs_store_stats_format(char **out, const bs_store_stats *st, bs_stats_format fmt);
+
+/* Overrides the emulator (see bs_store_new): latency_us is added per
+ * backend call, bandwidth_bps (bit/s, 0 = unlimited) limits the payload
+ * rate. A call sleeps only for what the emulated time exceeds the real one;
+ * a listing sleeps once per backend directory listing, not per item. */
+void bs_store_set_emulation(bs_store *s, double latency_us, double bandwidth_bps);
+
+/* Room for batches (issue 5): operations over many names (load, info, store,
+ * delete, soft delete/undelete) will be added as bs_store_batch_* functions
+ * taking an array of per-item requests and filling per-item results, so one
+ * missing item does not fail the others. They take the mutex once per window
+ * of requests, count every item in the stats above exactly as the single
+ * calls do (per-item *_calls and volumes, time per batch) and apply the
+ * emulated latency once per window. Nothing above changes for them. */
+
+#ifdef __cplusplus
+}
+#endif
+#endif
