@@ -1,8 +1,841 @@
-/* placeholder until the posix backend lands */
+/* The posix filesystem backend (file:///abs/path): items are files in
+ * directories below a base directory, laid out exactly as Python borgstore
+ * 0.6's posixfs. Every name is resolved beneath a dirfd of the base kept
+ * open while the backend is open (posix_resolve.h); values are written to a
+ * temp file and renamed into place; quota and permissions are opt-in. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "backends/backend.h"
+#include "backends/permissions.h"
+#include "backends/posix_resolve.h"
+#include "backends/quota.h"
 #include "common/error.h"
+#include "common/hashing.h"
+#include "common/names.h"
+#include "common/url.h"
+
+#define HASH_CHUNK (256 * 1024)
+#define TMP_ATTEMPTS 16
+
+typedef struct posixfs {
+    bs_backend base;
+    char *path;              /* absolute base path (never put into messages) */
+    int basefd;              /* O_PATH dirfd of the base while open, else -1 */
+    bool fsync;              /* cfg->fsync or BORGSTORE_FSYNC=1 */
+    int64_t quota;           /* limit in bytes, 0: not enforced */
+    bs_permissions *perms;   /* NULL: no restrictions */
+} posixfs;
+
+static posixfs *P(bs_backend *b) { return (posixfs *)b; }
+
+/* errno of a failed operation on name -> code + message naming the item. */
+static int fail(int err, const char *what, const char *name)
+{
+    if (err == EXDEV || err == ELOOP)
+        return bs__error_set(BS_ERR_PERMISSION,
+                             "%s %s: refusing to leave the store or follow a symlink", what,
+                             name);
+    if (err == ENOENT || err == ENOTDIR)
+        return bs__error_errno(err, "%s %s", what, name);
+    return bs__error_errno(err, "%s %s", what, name);
+}
+
+static int check(posixfs *p, const char *name, const char *letters)
+{
+    return bs__permissions_check(p->perms, name, letters);
+}
+
+/* Splits name into its parent directory (into parent, "" for the root) and
+ * returns the last component. */
+static const char *split(const char *name, char parent[BS_NAME_BUF])
+{
+    const char *slash = strrchr(name, '/');
+    if (!slash) {
+        parent[0] = '\0';
+        return name;
+    }
+    size_t n = (size_t)(slash - name);
+    memcpy(parent, name, n);
+    parent[n] = '\0';
+    return slash + 1;
+}
+
+/* O_PATH fd of directory rel ("" gives basefd itself: never close that).
+ * -1 with errno on failure. */
+static int open_dir(posixfs *p, const char *rel)
+{
+    if (!*rel) return p->basefd;
+    return bs__beneath_open(p->basefd, rel, O_PATH | O_DIRECTORY, 0);
+}
+
+static void close_dir(posixfs *p, int fd)
+{
+    if (fd >= 0 && fd != p->basefd) close(fd);
+}
+
+static int write_all(int fd, const uint8_t *data, size_t len)
+{
+    while (len) {
+        size_t chunk = len > (1u << 30) ? (1u << 30) : len;
+        ssize_t w = write(fd, data, chunk);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        if (w == 0) {
+            errno = EIO;
+            return -1;
+        }
+        data += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Reads up to len bytes at off; *got is what was read (short at EOF). */
+static int pread_all(int fd, uint8_t *buf, size_t len, off_t off, size_t *got)
+{
+    size_t done = 0;
+    while (done < len) {
+        size_t chunk = len - done > (1u << 30) ? (1u << 30) : len - done;
+        ssize_t r = pread(fd, buf + done, chunk, off + (off_t)done);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        if (r == 0) break;
+        done += (size_t)r;
+    }
+    *got = done;
+    return 0;
+}
+
+static bool env_fsync(void)
+{
+    const char *v = getenv("BORGSTORE_FSYNC");
+    return v && strcmp(v, "1") == 0;
+}
+
+/* ---- create / destroy / open / close ---------------------------------- */
+
+/* mkdir -p of an absolute path (the trusted base path from the URL). */
+static int mkdir_parents(const char *path)
+{
+    char *buf = strdup(path);
+    if (!buf) return bs__error_set(BS_ERR_NOMEM, NULL);
+    int rc = 0;
+    for (char *s = buf + 1;; s++) {
+        if (*s == '/' || *s == '\0') {
+            char saved = *s;
+            *s = '\0';
+            if (mkdir(buf, 0777) < 0 && errno != EEXIST) {
+                rc = bs__error_errno(errno, "creating the storage base path");
+                break;
+            }
+            *s = saved;
+            if (!saved) break;
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+static int posixfs_create(bs_backend *b)
+{
+    posixfs *p = P(b);
+    int rc = check(p, "", "wW");
+    if (rc) return rc;
+    if ((rc = mkdir_parents(p->path))) return rc;
+    int fd = open(p->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOTDIR)
+            return bs__error_set(BS_ERR_ALREADY_EXISTS,
+                                 "storage base path exists and is not a directory");
+        return bs__error_errno(errno, "opening the storage base path");
+    }
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        int err = errno;
+        close(fd);
+        return bs__error_errno(err, "listing the storage base path");
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+            rc = bs__error_set(BS_ERR_ALREADY_EXISTS, "storage base path is not empty");
+            break;
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Removes everything inside dirfd, never following symlinks. */
+static int remove_contents(int dirfd, int depth)
+{
+    if (depth > 64) return bs__error_set(BS_ERR_IO, "destroy: directories nested too deeply");
+    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return bs__error_errno(errno, "destroy: listing a directory");
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        int err = errno;
+        close(fd);
+        return bs__error_errno(err, "destroy: listing a directory");
+    }
+    int rc = 0;
+    struct dirent *de;
+    while (!rc && (de = readdir(d))) {
+        const char *n = de->d_name;
+        if (!strcmp(n, ".") || !strcmp(n, "..")) continue;
+        struct stat st;
+        if (fstatat(dirfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            if (errno != ENOENT) rc = bs__error_errno(errno, "destroy: %s", n);
+            continue;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            int sub = openat(dirfd, n, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub < 0) {
+                rc = bs__error_errno(errno, "destroy: %s", n);
+                break;
+            }
+            rc = remove_contents(sub, depth + 1);
+            close(sub);
+            if (!rc && unlinkat(dirfd, n, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                rc = bs__error_errno(errno, "destroy: removing directory %s", n);
+        } else if (unlinkat(dirfd, n, 0) < 0 && errno != ENOENT) {
+            rc = bs__error_errno(errno, "destroy: removing %s", n);
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+static int posixfs_destroy(bs_backend *b)
+{
+    posixfs *p = P(b);
+    int rc = check(p, "", "D");
+    if (rc) return rc;
+    int fd = open(p->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return bs__error_set(BS_ERR_DOES_NOT_EXIST, "storage base path does not exist");
+        return bs__error_errno(errno, "opening the storage base path");
+    }
+    rc = remove_contents(fd, 0);
+    close(fd);
+    /* like Python: the base directory itself may stay when it cannot be
+     * removed (create accepts an existing empty one) */
+    if (!rc) (void)rmdir(p->path);
+    return rc;
+}
+
+static int posixfs_open(bs_backend *b)
+{
+    posixfs *p = P(b);
+    int fd = open(p->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return bs__error_set(BS_ERR_DOES_NOT_EXIST,
+                                 "storage base path does not exist or is not a directory");
+        return bs__error_errno(errno, "opening the storage base path");
+    }
+    p->basefd = fd;
+    if (p->quota > 0) {
+        /* establish quota.hid now (scanning when missing), as Python does */
+        bs_quota_lock q;
+        int rc = bs__quota_lock(&q, fd);
+        if (!rc) rc = bs__quota_unlock(&q, fd, false, p->fsync);
+        if (rc) {
+            close(fd);
+            p->basefd = -1;
+            return rc;
+        }
+    } else {
+        /* untracked now: a stale counter must not be trusted later */
+        (void)bs__quota_remove(fd);
+    }
+    return 0;
+}
+
+static int posixfs_close(bs_backend *b)
+{
+    posixfs *p = P(b);
+    if (p->basefd >= 0) close(p->basefd);
+    p->basefd = -1;
+    return 0;
+}
+
+/* ---- directories --------------------------------------------------------- */
+
+static int posixfs_mkdir(bs_backend *b, const char *name)
+{
+    posixfs *p = P(b);
+    int rc = check(p, name, "w");
+    if (rc) return rc;
+    int fd = bs__beneath_mkdirs(p->basefd, name, p->fsync, NULL);
+    if (fd < 0) return fail(errno, "mkdir", name);
+    close(fd);
+    return 0;
+}
+
+static int posixfs_rmdir(bs_backend *b, const char *name)
+{
+    posixfs *p = P(b);
+    int rc = check(p, name, "wD");
+    if (rc) return rc;
+    char parent[BS_NAME_BUF];
+    const char *leaf = split(name, parent);
+    int dfd = open_dir(p, parent);
+    if (dfd < 0) return fail(errno, "rmdir", name);
+    if (unlinkat(dfd, leaf, AT_REMOVEDIR) < 0) {
+        int err = errno;
+        close_dir(p, dfd);
+        if (err == ENOTEMPTY || err == EEXIST)
+            return bs__error_set(BS_ERR_IO, "rmdir %s: directory not empty", name);
+        if (err == ENOTDIR)
+            return bs__error_set(BS_ERR_IO, "rmdir %s: not a directory", name);
+        return fail(err, "rmdir", name);
+    }
+    if (p->fsync && bs__fsync_dir(dfd) < 0) rc = fail(errno, "rmdir", name);
+    close_dir(p, dfd);
+    return rc;
+}
+
+/* ---- info / load / hash ---------------------------------------------------- */
+
+static int posixfs_info(bs_backend *b, const char *name, bs_item_info *out)
+{
+    posixfs *p = P(b);
+    int rc = check(p, name, "lr");
+    if (rc) return rc;
+    char parent[BS_NAME_BUF];
+    const char *leaf = split(name, parent);
+    out->exists = false;
+    int dfd = open_dir(p, parent);
+    if (dfd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return 0;
+        return fail(errno, "info", name);
+    }
+    struct stat st;
+    int r = fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW);
+    int err = errno;
+    close_dir(p, dfd);
+    if (r < 0) {
+        if (err == ENOENT || err == ENOTDIR) return 0;
+        return fail(err, "info", name);
+    }
+    if (S_ISLNK(st.st_mode)) return fail(ELOOP, "info", name);
+    out->exists = true;
+    out->directory = S_ISDIR(st.st_mode);
+    out->size = out->directory ? 0 : (uint64_t)st.st_size;
+    out->atime_ns = (int64_t)st.st_atim.tv_sec * 1000000000 + st.st_atim.tv_nsec;
+    return 0;
+}
+
+/* Opens the item name for reading: a regular file, never through a symlink,
+ * never blocking on a FIFO. Fills *st. fd or a negative code. */
+static int open_item(posixfs *p, const char *name, const char *what, struct stat *st)
+{
+    int fd = bs__beneath_open(p->basefd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return bs__error_set(BS_ERR_NOT_FOUND, "%s", name);
+        return fail(errno, what, name);
+    }
+    if (fstat(fd, st) < 0) {
+        int err = errno;
+        close(fd);
+        return fail(err, what, name);
+    }
+    if (!S_ISREG(st->st_mode)) {
+        close(fd);
+        return bs__error_set(BS_ERR_IO, "%s %s: %s", what, name,
+                             S_ISDIR(st->st_mode) ? "is a directory" : "not a regular file");
+    }
+    return fd;
+}
+
+static int posixfs_load(bs_backend *b, const char *name, int64_t offset, int64_t size,
+                        uint8_t **out, size_t *out_len)
+{
+    posixfs *p = P(b);
+    int rc = check(p, name, "r");
+    if (rc) return rc;
+    struct stat st;
+    int fd = open_item(p, name, "load", &st);
+    if (fd < 0) return fd;
+    int64_t fsize = st.st_size, start = offset;
+    if (offset < 0) {
+        start = fsize + offset;
+        if (start < 0) {
+            close(fd);
+            return bs__error_set(BS_ERR_READ_RANGE,
+                                 "load %s: offset %lld is before the start (size %lld)", name,
+                                 (long long)offset, (long long)fsize);
+        }
+    }
+    uint64_t avail = start < fsize ? (uint64_t)(fsize - start) : 0;
+    uint64_t want = size == BS_SIZE_ALL || (uint64_t)size > avail ? avail : (uint64_t)size;
+    if (want > SIZE_MAX - 1) {
+        close(fd);
+        return bs__error_set(BS_ERR_NOMEM, "load %s: too large", name);
+    }
+    uint8_t *buf = malloc(want ? (size_t)want : 1);
+    if (!buf) {
+        close(fd);
+        return bs__error_set(BS_ERR_NOMEM, "load %s: %llu bytes", name, (unsigned long long)want);
+    }
+    size_t got = 0;
+    if (want && pread_all(fd, buf, (size_t)want, (off_t)start, &got) < 0) {
+        int err = errno;
+        free(buf);
+        close(fd);
+        return fail(err, "load", name);
+    }
+    close(fd);
+    *out = buf;
+    *out_len = got; /* shorter only when the file shrank meanwhile */
+    return 0;
+}
+
+static int posixfs_hash(bs_backend *b, const char *name, bs_hash_alg alg,
+                        char hex[BS_HASH_HEX_SIZE])
+{
+    posixfs *p = P(b);
+    int rc = check(p, name, "r");
+    if (rc) return rc;
+    bs_hash_ctx ctx;
+    if ((rc = bs__hash_init(&ctx, alg))) return rc;
+    struct stat st;
+    int fd = open_item(p, name, "hash", &st);
+    if (fd < 0) return fd;
+    uint8_t *buf = malloc(HASH_CHUNK);
+    if (!buf) {
+        close(fd);
+        return bs__error_set(BS_ERR_NOMEM, "hash %s", name);
+    }
+    off_t off = 0;
+    for (;;) {
+        size_t got;
+        if (pread_all(fd, buf, HASH_CHUNK, off, &got) < 0) {
+            rc = fail(errno, "hash", name);
+            break;
+        }
+        if (!got) break;
+        bs__hash_update(&ctx, buf, got);
+        off += (off_t)got;
+    }
+    free(buf);
+    close(fd);
+    if (rc) return rc;
+    uint8_t digest[BS_HASH_MAX_BYTES];
+    size_t n = bs__hash_final(&ctx, digest);
+    bs__hex(hex, digest, n);
+    return 0;
+}
+
+/* ---- store / delete / move --------------------------------------------- */
+
+/* Size that replacing/removing the entry st frees (regular files only). */
+static int64_t counted_size(const struct stat *st)
+{
+    return S_ISREG(st->st_mode) ? (int64_t)st->st_size : 0;
+}
+
+/* Creates a fresh temp file "<leaf>.<random>.tmp" in dfd. fd or -1/errno. */
+static int create_temp(int dfd, const char *leaf, char tmp[BS_NAME_BUF + 32])
+{
+    for (int i = 0; i < TMP_ATTEMPTS; i++) {
+        uint8_t rnd[8];
+        char hex[17];
+        randombytes_buf(rnd, sizeof rnd);
+        bs__hex(hex, rnd, sizeof rnd);
+        snprintf(tmp, BS_NAME_BUF + 32, "%s.%s" BS_TMP_SUFFIX, leaf, hex);
+        int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0 || errno != EEXIST) return fd;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+/* Writes data to a temp file in dfd and renames it to leaf. On failure the
+ * temp file is gone and errno says why. 0 or -1. */
+static int write_and_rename(posixfs *p, int dfd, const char *leaf, const void *data, size_t len)
+{
+    char tmp[BS_NAME_BUF + 32];
+    int fd = create_temp(dfd, leaf, tmp);
+    if (fd < 0) return -1;
+    int rc = write_all(fd, data, len);
+    if (!rc && p->fsync) {
+        do {
+            rc = fsync(fd);
+        } while (rc < 0 && errno == EINTR);
+    }
+    int err = errno;
+    if (close(fd) < 0 && !rc) {
+        rc = -1;
+        err = errno;
+    }
+    if (!rc && renameat(dfd, tmp, dfd, leaf) < 0) {
+        rc = -1;
+        err = errno;
+    }
+    if (rc) {
+        unlinkat(dfd, tmp, 0);
+        errno = err;
+        return -1;
+    }
+    if (p->fsync && bs__fsync_dir(dfd) < 0) return -1;
+    return 0;
+}
+
+static int posixfs_store(bs_backend *b, const char *name, const void *data, size_t len)
+{
+    posixfs *p = P(b);
+    char parent[BS_NAME_BUF];
+    const char *leaf = split(name, parent);
+    int dfd = open_dir(p, parent);
+    if (dfd < 0 && errno != ENOENT) return fail(errno, "store", name);
+    struct stat st;
+    bool exists = dfd >= 0 && fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    int rc = check(p, name, exists ? "W" : "wW");
+    if (rc) {
+        close_dir(p, dfd);
+        return rc;
+    }
+    bs_quota_lock q = {.fd = -1};
+    if (p->quota > 0) {
+        if ((rc = bs__quota_lock(&q, p->basefd))) {
+            close_dir(p, dfd);
+            return rc;
+        }
+        /* the size being replaced, as it is now that we hold the lock */
+        int64_t old = 0;
+        if (dfd >= 0 && fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) old = counted_size(&st);
+        int64_t after = q.usage - old + (int64_t)len;
+        if ((uint64_t)len > (uint64_t)INT64_MAX || after > p->quota) {
+            bs__quota_unlock(&q, p->basefd, false, p->fsync);
+            close_dir(p, dfd);
+            return bs__error_set(BS_ERR_QUOTA, "store %s: %lld bytes would exceed the quota "
+                                 "(%lld of %lld in use)", name, (long long)len,
+                                 (long long)q.usage, (long long)p->quota);
+        }
+        q.usage = after;
+    }
+    int err = 0;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (dfd < 0) {
+            dfd = bs__beneath_mkdirs(p->basefd, parent, p->fsync, NULL);
+            if (dfd < 0) {
+                err = errno;
+                break;
+            }
+        }
+        if (write_and_rename(p, dfd, leaf, data, len) == 0) {
+            err = 0;
+            break;
+        }
+        err = errno;
+        if (err != ENOENT || !*parent) break;
+        /* the directory vanished under us: create it again, retry once */
+        close_dir(p, dfd);
+        dfd = -1;
+    }
+    close_dir(p, dfd);
+    if (err) {
+        bs__quota_unlock(&q, p->basefd, false, p->fsync);
+        return fail(err, "store", name);
+    }
+    return bs__quota_unlock(&q, p->basefd, q.fd >= 0, p->fsync);
+}
+
+static int posixfs_delete(bs_backend *b, const char *name)
+{
+    posixfs *p = P(b);
+    int rc = check(p, name, "D");
+    if (rc) return rc;
+    char parent[BS_NAME_BUF];
+    const char *leaf = split(name, parent);
+    int dfd = open_dir(p, parent);
+    if (dfd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return bs__error_set(BS_ERR_NOT_FOUND, "%s", name);
+        return fail(errno, "delete", name);
+    }
+    bs_quota_lock q = {.fd = -1};
+    int64_t size = 0;
+    if (p->quota > 0) {
+        if ((rc = bs__quota_lock(&q, p->basefd))) {
+            close_dir(p, dfd);
+            return rc;
+        }
+        struct stat st;
+        if (fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) size = counted_size(&st);
+    }
+    if (unlinkat(dfd, leaf, 0) < 0) {
+        int err = errno;
+        bs__quota_unlock(&q, p->basefd, false, p->fsync);
+        close_dir(p, dfd);
+        if (err == ENOENT) return bs__error_set(BS_ERR_NOT_FOUND, "%s", name);
+        if (err == EISDIR) return bs__error_set(BS_ERR_IO, "delete %s: is a directory", name);
+        return fail(err, "delete", name);
+    }
+    if (p->fsync && bs__fsync_dir(dfd) < 0) rc = fail(errno, "delete", name);
+    close_dir(p, dfd);
+    q.usage -= size;
+    int qrc = bs__quota_unlock(&q, p->basefd, q.fd >= 0, p->fsync);
+    return rc ? rc : qrc;
+}
+
+static int posixfs_move(bs_backend *b, const char *cur, const char *dst)
+{
+    posixfs *p = P(b);
+    int rc = check(p, cur, "D");
+    if (rc) return rc;
+    char sparent[BS_NAME_BUF], dparent[BS_NAME_BUF];
+    const char *sleaf = split(cur, sparent);
+    const char *dleaf = split(dst, dparent);
+    int sfd = open_dir(p, sparent);
+    if (sfd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return bs__error_set(BS_ERR_NOT_FOUND, "%s", cur);
+        return fail(errno, "move", cur);
+    }
+    struct stat sst, dst_st;
+    if (fstatat(sfd, sleaf, &sst, AT_SYMLINK_NOFOLLOW) < 0) {
+        int err = errno;
+        close_dir(p, sfd);
+        if (err == ENOENT || err == ENOTDIR) return bs__error_set(BS_ERR_NOT_FOUND, "%s", cur);
+        return fail(err, "move", cur);
+    }
+    int dfd = open_dir(p, dparent);
+    if (dfd < 0 && errno != ENOENT) {
+        int err = errno;
+        close_dir(p, sfd);
+        return fail(err, "move to", dst);
+    }
+    bool exists = dfd >= 0 && fstatat(dfd, dleaf, &dst_st, AT_SYMLINK_NOFOLLOW) == 0;
+    if ((rc = check(p, dst, exists ? "W" : "wW"))) goto out;
+    if (dfd < 0) {
+        dfd = bs__beneath_mkdirs(p->basefd, dparent, p->fsync, NULL);
+        if (dfd < 0) {
+            rc = fail(errno, "move to", dst);
+            goto out;
+        }
+    }
+    bs_quota_lock q = {.fd = -1};
+    int64_t replaced = 0;
+    if (p->quota > 0) {
+        if ((rc = bs__quota_lock(&q, p->basefd))) goto out;
+        if (fstatat(dfd, dleaf, &dst_st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            fstatat(sfd, sleaf, &sst, AT_SYMLINK_NOFOLLOW) == 0 &&
+            !(dst_st.st_ino == sst.st_ino && dst_st.st_dev == sst.st_dev))
+            replaced = counted_size(&dst_st);
+    }
+    if (renameat(sfd, sleaf, dfd, dleaf) < 0) {
+        int err = errno;
+        bs__quota_unlock(&q, p->basefd, false, p->fsync);
+        rc = err == ENOENT ? bs__error_set(BS_ERR_NOT_FOUND, "%s", cur) : fail(err, "move", cur);
+        goto out;
+    }
+    if (p->fsync && (bs__fsync_dir(dfd) < 0 || bs__fsync_dir(sfd) < 0))
+        rc = fail(errno, "move", cur);
+    q.usage -= replaced;
+    int qrc = bs__quota_unlock(&q, p->basefd, q.fd >= 0 && replaced, p->fsync);
+    if (!rc) rc = qrc;
+out:
+    close_dir(p, sfd);
+    close_dir(p, dfd);
+    return rc;
+}
+
+/* ---- list --------------------------------------------------------------- */
+
+typedef struct posixfs_iter {
+    bs_list_iter base;
+    bs_item_info *items;
+    size_t n, pos;
+} posixfs_iter;
+
+static int iter_next(bs_list_iter *it, bs_item_info *out)
+{
+    posixfs_iter *pi = (posixfs_iter *)it;
+    if (pi->pos >= pi->n) return 0;
+    *out = pi->items[pi->pos++];
+    return 1;
+}
+
+static void iter_end(bs_list_iter *it)
+{
+    posixfs_iter *pi = (posixfs_iter *)it;
+    free(pi->items);
+    free(pi);
+}
+
+static int cmp_items(const void *a, const void *b)
+{
+    return strcmp(((const bs_item_info *)a)->name, ((const bs_item_info *)b)->name);
+}
+
+static int posixfs_list_begin(bs_backend *b, const char *name, bs_list_iter **out)
+{
+    posixfs *p = P(b);
+    int rc = check(p, name, "l");
+    if (rc) return rc;
+    int fd = bs__beneath_open(p->basefd, name, O_RDONLY | O_DIRECTORY, 0);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return bs__error_set(BS_ERR_NOT_FOUND, "%s", *name ? name : "(root)");
+        return fail(errno, "list", name);
+    }
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        int err = errno;
+        close(fd);
+        return fail(err, "list", name);
+    }
+    posixfs_iter *it = calloc(1, sizeof *it);
+    if (!it) {
+        closedir(d);
+        return bs__error_set(BS_ERR_NOMEM, "list %s", name);
+    }
+    it->base.next = iter_next;
+    it->base.end = iter_end;
+    size_t cap = 0;
+    struct dirent *de;
+    for (;;) {
+        errno = 0;
+        if (!(de = readdir(d))) {
+            if (errno) rc = fail(errno, "list", name);
+            break;
+        }
+        const char *n = de->d_name;
+        /* "." passes name validation; ".." and *.tmp / *.hid do not */
+        if (!strcmp(n, ".") || !bs__name_is_valid(n)) continue;
+        struct stat st;
+        if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            if (errno == ENOENT) continue;
+            rc = fail(errno, "list", name);
+            break;
+        }
+        if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) continue; /* symlinks etc. */
+        if (it->n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            bs_item_info *ni = realloc(it->items, ncap * sizeof *ni);
+            if (!ni) {
+                rc = bs__error_set(BS_ERR_NOMEM, "list %s", name);
+                break;
+            }
+            it->items = ni;
+            cap = ncap;
+        }
+        bs_item_info *e = &it->items[it->n++];
+        memset(e, 0, sizeof *e);
+        memcpy(e->name, n, strlen(n) + 1); /* valid names are <= BS_NAME_MAX */
+        e->exists = true;
+        e->directory = S_ISDIR(st.st_mode);
+        e->size = e->directory ? 0 : (uint64_t)st.st_size;
+        e->atime_ns = (int64_t)st.st_atim.tv_sec * 1000000000 + st.st_atim.tv_nsec;
+    }
+    closedir(d);
+    if (rc) {
+        iter_end(&it->base);
+        return rc;
+    }
+    if (it->n > 1) qsort(it->items, it->n, sizeof *it->items, cmp_items);
+    *out = &it->base;
+    return 0;
+}
+
+/* ---- quota / free / constructor ------------------------------------------ */
+
+static int posixfs_quota(bs_backend *b, bs_quota *out)
+{
+    posixfs *p = P(b);
+    out->limit = out->usage = -1;
+    if (p->quota <= 0) return 0; /* not tracked (no quota.hid is kept) */
+    bs_quota_lock q;
+    int rc = bs__quota_lock(&q, p->basefd);
+    if (rc) return rc;
+    int64_t usage = q.usage;
+    if ((rc = bs__quota_unlock(&q, p->basefd, false, p->fsync))) return rc;
+    out->limit = p->quota;
+    out->usage = usage;
+    return 0;
+}
+
+static void posixfs_free(bs_backend *b)
+{
+    posixfs *p = P(b);
+    if (p->basefd >= 0) close(p->basefd);
+    bs__permissions_free(p->perms);
+    free(p->path);
+    free(p);
+}
+
+static const bs_backend_ops posixfs_ops = {
+    .version = BS_BACKEND_OPS_VERSION,
+    .scheme = "file",
+    .create = posixfs_create,
+    .destroy = posixfs_destroy,
+    .open = posixfs_open,
+    .close = posixfs_close,
+    .mkdir = posixfs_mkdir,
+    .rmdir = posixfs_rmdir,
+    .info = posixfs_info,
+    .load = posixfs_load,
+    .store = posixfs_store,
+    .delete = posixfs_delete,
+    .move = posixfs_move,
+    .list_begin = posixfs_list_begin,
+    .hash = posixfs_hash,
+    .defrag = NULL,
+    .quota = posixfs_quota,
+    .free = posixfs_free,
+};
+
 int bs__posixfs_new(bs_backend **out, const char *url, const bs_backend_config *cfg)
 {
-    (void)url; (void)cfg; *out = NULL;
-    return bs__error_set(BS_ERR_UNSUPPORTED, "posix backend not built yet");
+    *out = NULL;
+    if (sodium_init() < 0) return bs__error_set(BS_ERR_IO, "libsodium failed to initialize");
+    bs_url u;
+    int rc = bs__url_parse(&u, url);
+    if (rc) return rc;
+    if (strcmp(u.scheme, "file") != 0 || !u.path || u.path[0] != '/') {
+        bs__url_clear(&u);
+        return bs__error_set(BS_ERR_URL_INVALID, "expected file:///absolute/path: %s", url);
+    }
+    if (cfg->quota > (uint64_t)INT64_MAX) {
+        bs__url_clear(&u);
+        return bs__error_set(BS_ERR_INVALID, "quota too large");
+    }
+    posixfs *p = calloc(1, sizeof *p);
+    if (!p) {
+        bs__url_clear(&u);
+        return bs__error_set(BS_ERR_NOMEM, NULL);
+    }
+    /* strip trailing slashes (but keep "/") */
+    size_t len = strlen(u.path);
+    while (len > 1 && u.path[len - 1] == '/') u.path[--len] = '\0';
+    p->path = u.path;
+    u.path = NULL;
+    bs__url_clear(&u);
+    p->basefd = -1;
+    p->fsync = cfg->fsync || env_fsync();
+    p->quota = (int64_t)cfg->quota;
+    if ((rc = bs__permissions_parse(&p->perms, cfg->permissions))) {
+        free(p->path);
+        free(p);
+        return rc;
+    }
+    p->base.ops = &posixfs_ops;
+    *out = &p->base;
+    return 0;
 }

@@ -1,0 +1,39 @@
+/* Storage quota of the posix backend: the usage in bytes, persisted as
+ * decimal text in quota.hid at the store root (as Python borgstore 0.6),
+ * read and rewritten under an flock of that file so that concurrent
+ * processes keep it exact; rebuilt by a scan when missing or invalid. */
+#ifndef BS_BACKENDS_QUOTA_H
+#define BS_BACKENDS_QUOTA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define BS_QUOTA_FILE "quota.hid"
+
+/* A held quota lock and the usage read under it. */
+typedef struct bs_quota_lock {
+    int fd;        /* the locked quota.hid; -1 when not held */
+    int64_t usage; /* bytes in use; update it, then bs__quota_unlock(.., true) */
+    bool scanned;  /* usage came from a scan (file missing or invalid) */
+} bs_quota_lock;
+
+/* Takes the exclusive lock (creating quota.hid when missing) and reads the
+ * usage, scanning the store when the file is missing or does not hold a
+ * decimal number. Returns 0 or BS_ERR_IO / BS_ERR_PERMISSION (message names
+ * quota.hid). */
+int bs__quota_lock(bs_quota_lock *q, int basefd);
+
+/* Writes q->usage (when write, or when it came from a scan) atomically
+ * (temp file + rename, fsynced with do_fsync) and releases the lock.
+ * Always releases, even on error. Returns 0 or a BS_ERR_* code. */
+int bs__quota_unlock(bs_quota_lock *q, int basefd, bool write, bool do_fsync);
+
+/* Sum of the sizes of all regular files below basefd, excluding *.hid and
+ * *.tmp, never following symlinks. 0 or BS_ERR_*. */
+int bs__quota_scan(int basefd, int64_t *out);
+
+/* Removes quota.hid (Python does this when a store is opened without
+ * quota). Missing is fine. 0 or -1 with errno. */
+int bs__quota_remove(int basefd);
+
+#endif
