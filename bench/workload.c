@@ -1,0 +1,224 @@
+/* The standard benchmark workload: phases over N small and M large items,
+ * sequential (window 1) or through the batch API. */
+#include "bench/workload.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "borgstore/borgstore.h"
+
+typedef struct bench {
+    const bs_bench_params *p;
+    FILE *out;
+    bs_store *store;
+    long errors;
+    char (*names)[BS_NAME_BUF]; /* data/<sha256> of each small value */
+    uint8_t *values;            /* n * size bytes */
+} bench;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void report(bench *b, const char *phase, size_t count, double secs, double bytes)
+{
+    if (secs <= 0) secs = 1e-9;
+    fprintf(b->out, "%-14s %8zu %9.3f %11.0f ", phase, count, secs, count / secs);
+    if (bytes > 0) fprintf(b->out, "%9.1f\n", bytes / secs / 1e6);
+    else fprintf(b->out, "%9s\n", "-");
+    fflush(b->out);
+}
+
+static void fail(bench *b, const char *what, const char *name, int rc)
+{
+    if (b->errors++ < 10)
+        fprintf(stderr, "borgstore-bench: %s %s: %s (%s)\n", what, name ? name : "",
+                bs_error_message(), bs_error_name(rc));
+}
+
+static void fill(uint8_t *buf, size_t len, uint64_t seed)
+{
+    uint64_t x = seed * 0x9E3779B97F4A7C15ull + 0x1234567;
+    for (size_t i = 0; i < len; i++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        buf[i] = (uint8_t)(x >> 32);
+    }
+}
+
+/* A phase over the small items: sequential single calls or one batch. */
+typedef enum { PH_STORE, PH_INFO, PH_LOAD, PH_LOAD64, PH_SOFTDEL, PH_DELETE } phase_kind;
+
+static void check_load(bench *b, size_t i, const uint8_t *data, size_t len, size_t want)
+{
+    if (len != want || memcmp(data, b->values + i * b->p->size, want) != 0)
+        fail(b, "verify", b->names[i], BS_ERR_INTEGRITY);
+}
+
+static void run_sequential(bench *b, phase_kind k)
+{
+    const size_t size = b->p->size;
+    for (size_t i = 0; i < b->p->n; i++) {
+        const char *name = b->names[i];
+        int rc = 0;
+        uint8_t *data = NULL;
+        size_t len = 0;
+        bs_item_info info;
+        switch (k) {
+        case PH_STORE: rc = bs_store_store(b->store, name, b->values + i * size, size); break;
+        case PH_INFO:
+            rc = bs_store_info(b->store, name, false, &info);
+            if (!rc && (!info.exists || info.size != size)) fail(b, "info", name, BS_ERR_IO);
+            break;
+        case PH_LOAD:
+        case PH_LOAD64:
+            rc = bs_store_load(b->store, name, 0, k == PH_LOAD ? BS_SIZE_ALL : 64, false,
+                               &data, &len);
+            if (!rc) check_load(b, i, data, len, k == PH_LOAD ? size : 64);
+            bs_free(data);
+            break;
+        case PH_SOFTDEL: rc = bs_store_move(b->store, name, NULL, BS_MOVE_SOFT_DELETE, false); break;
+        case PH_DELETE: rc = bs_store_delete(b->store, name, true); break;
+        }
+        if (rc) fail(b, "op", name, rc);
+    }
+}
+
+#ifdef BS_HAVE_BATCH
+#include "bench/workload_batch.inc"
+#endif
+
+static void small_phase(bench *b, const char *label, phase_kind k, bool payload)
+{
+    double t = now();
+#ifdef BS_HAVE_BATCH
+    if (b->p->window != 1) run_batch(b, k);
+    else
+#endif
+        run_sequential(b, k);
+    double bytes = 0;
+    if (payload) bytes = (double)b->p->n * (k == PH_LOAD64 ? 64 : b->p->size);
+    report(b, label, b->p->n, now() - t, bytes);
+}
+
+static void list_phase(bench *b)
+{
+    double t = now();
+    bs_store_list_iter *it;
+    size_t count = 0;
+    int rc = bs_store_list_begin(b->store, "data", false, &it);
+    if (rc) {
+        fail(b, "list", "data", rc);
+        return;
+    }
+    bs_item_info info;
+    while ((rc = bs_store_list_next(it, &info)) == 1) count++;
+    if (rc < 0) fail(b, "list", "data", rc);
+    bs_store_list_end(it);
+    if (count != b->p->n) fail(b, "list count", "data", BS_ERR_IO);
+    report(b, "list", count, now() - t, 0);
+}
+
+static void large_phases(bench *b)
+{
+    size_t m = b->p->m, size = b->p->large_size;
+    uint8_t *value = malloc(size ? size : 1);
+    char name[BS_NAME_BUF];
+    if (!value) {
+        fail(b, "malloc", "large value", BS_ERR_NOMEM);
+        return;
+    }
+    double t = now();
+    for (size_t i = 0; i < m; i++) {
+        fill(value, size, 1000000 + i);
+        snprintf(name, sizeof name, "data/%064zx", i);
+        int rc = bs_store_store(b->store, name, value, size);
+        if (rc) fail(b, "store", name, rc);
+    }
+    report(b, "store_large", m, now() - t, (double)m * size);
+    double gen = 0;
+    t = now();
+    for (size_t i = 0; i < m; i++) {
+        snprintf(name, sizeof name, "data/%064zx", i);
+        uint8_t *data = NULL;
+        size_t len = 0;
+        int rc = bs_store_load(b->store, name, 0, BS_SIZE_ALL, false, &data, &len);
+        if (rc) {
+            fail(b, "load", name, rc);
+            continue;
+        }
+        double g = now(); /* regenerating the expected bytes is not load time */
+        fill(value, size, 1000000 + i);
+        if (len != size || memcmp(data, value, size) != 0) fail(b, "verify", name, BS_ERR_INTEGRITY);
+        gen += now() - g;
+        bs_free(data);
+    }
+    report(b, "load_large", m, now() - t - gen, (double)m * size);
+    for (size_t i = 0; i < m; i++) {
+        snprintf(name, sizeof name, "data/%064zx", i);
+        bs_store_delete(b->store, name, false);
+    }
+    free(value);
+}
+
+long bs_bench_run(const bs_bench_params *p, FILE *out)
+{
+    bench b = {.p = p, .out = out};
+    static const bs_store_namespace ns[] = {
+        {.prefix = "", .levels = {0}, .nlevels = 1},
+        {.prefix = "data/", .levels = {1}, .nlevels = 1},
+    };
+    bs_store_config cfg = {.namespaces = ns, .n_namespaces = 2};
+    b.names = calloc(p->n ? p->n : 1, sizeof *b.names);
+    b.values = malloc(p->n * p->size + 1);
+    if (!b.names || !b.values) {
+        fprintf(stderr, "borgstore-bench: out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        char hex[BS_HASH_HEX_SIZE];
+        fill(b.values + i * p->size, p->size, i);
+        bs_hash_hex(BS_HASH_SHA256, b.values + i * p->size, p->size, hex);
+        snprintf(b.names[i], BS_NAME_BUF, "data/%.64s", hex);
+    }
+    int rc = bs_store_new(&b.store, p->url, &cfg);
+    if (rc) {
+        fail(&b, "open", p->url, rc);
+        goto out;
+    }
+    double t = now();
+    if ((rc = bs_store_create(b.store, 0))) {
+        fail(&b, "create", p->url, rc);
+        goto out;
+    }
+    report(&b, "create", 1, now() - t, 0);
+    t = now();
+    if ((rc = bs_store_open(b.store))) {
+        fail(&b, "open", p->url, rc);
+        goto out;
+    }
+    report(&b, "open", 1, now() - t, 0);
+    small_phase(&b, "store", PH_STORE, true);
+    list_phase(&b);
+    small_phase(&b, "info", PH_INFO, false);
+    small_phase(&b, "load", PH_LOAD, true);
+    small_phase(&b, "load_partial", PH_LOAD64, true);
+    small_phase(&b, "soft_delete", PH_SOFTDEL, false);
+    small_phase(&b, "delete", PH_DELETE, false);
+    large_phases(&b);
+    t = now();
+    if ((rc = bs_store_close(b.store))) fail(&b, "close", p->url, rc);
+    report(&b, "close", 1, now() - t, 0);
+    t = now();
+    if ((rc = bs_store_destroy(b.store))) fail(&b, "destroy", p->url, rc);
+    report(&b, "destroy", 1, now() - t, 0);
+out:
+    bs_store_free(b.store);
+    free(b.names);
+    free(b.values);
+    return b.errors;
+}
