@@ -1,0 +1,87 @@
+/* The borgstore command-line tool: what cli.c (argument parsing, main),
+ * cli_cmds.c (one function per command) and cli_demo.c share. File-static
+ * helpers stay in their files; these are the few the others need. */
+#ifndef BS_CLIENT_CLI_H
+#define BS_CLIENT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "borgstore/borgstore.h"
+
+/* Exit statuses. */
+#define CLI_OK 0
+#define CLI_STORE_ERROR 1
+#define CLI_USAGE 2
+
+/* Most --levels options. */
+#define CLI_NS_MAX 32
+
+/* Everything the command line said. */
+typedef struct cli_opts {
+    const char *url;   /* NULL only for a bare "demo" */
+    const char *cmd;
+    char **args;       /* the command's positional arguments */
+    int nargs;
+    bool json, stats, verbose, deleted, long_list, precreate;
+    bool have_offset, have_size, have_alg;
+    int64_t offset, size;
+    bs_hash_alg alg;
+    /* --levels, in order given; prefixes point into prefix_buf */
+    bs_store_namespace ns[CLI_NS_MAX];
+    size_t n_ns;
+    char prefix_buf[CLI_NS_MAX][BS_NAME_BUF];
+} cli_opts;
+
+/* The store configuration the options ask for (--levels or the default). */
+void cli_store_config(const cli_opts *o, bs_store_config *out);
+
+/* Reports the last borgstore error as one line on stderr
+ * ("borgstore: object not found: data/00ff") and returns CLI_STORE_ERROR. */
+int cli_fail(int rc);
+
+/* Reports a usage problem as one line on stderr and returns CLI_USAGE. */
+int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* -v: one line to stderr ("borgstore: stored data/00ff (12 bytes)"). */
+void cli_verbose(const cli_opts *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* s as a JSON string (with quotes) to f. */
+void cli_json_str(FILE *f, const char *s);
+
+/* Progress bar on stderr for large transfers, drawn only when stderr is a
+ * terminal. total 0 means unknown. */
+typedef struct cli_progress {
+    bool enabled;
+    const char *label;
+    uint64_t total, done;
+    uint64_t last_draw_ns;
+    bool drawn;
+} cli_progress;
+
+void cli_progress_start(cli_progress *p, const char *label, uint64_t total);
+void cli_progress_add(cli_progress *p, uint64_t n);
+void cli_progress_end(cli_progress *p);
+
+/* Commands: each returns an exit status and has printed any error. The
+ * store is open unless the command is create, destroy or demo. */
+int cli_cmd_create(bs_store *s, const cli_opts *o);
+int cli_cmd_destroy(bs_store *s, const cli_opts *o);
+int cli_cmd_put(bs_store *s, const cli_opts *o);
+int cli_cmd_get(bs_store *s, const cli_opts *o);
+int cli_cmd_info(bs_store *s, const cli_opts *o);
+int cli_cmd_ls(bs_store *s, const cli_opts *o);
+int cli_cmd_rm(bs_store *s, const cli_opts *o);
+int cli_cmd_mv(bs_store *s, const cli_opts *o);
+int cli_cmd_soft_delete(bs_store *s, const cli_opts *o);
+int cli_cmd_undelete(bs_store *s, const cli_opts *o);
+int cli_cmd_hash(bs_store *s, const cli_opts *o);
+int cli_cmd_quota(bs_store *s, const cli_opts *o);
+
+/* The demo builds its own store (a temp dir when o->url is NULL). */
+int cli_demo(const cli_opts *o);
+
+#endif
