@@ -24,7 +24,9 @@
 #include "common/url.h"
 
 #define HASH_CHUNK (256 * 1024)
+#define DEFRAG_CHUNK (1024 * 1024)
 #define TMP_ATTEMPTS 16
+#define TMP_NAME_BUF (BS_NAME_BUF + 32)
 
 typedef struct posixfs {
     bs_backend base;
@@ -44,8 +46,6 @@ static int fail(int err, const char *what, const char *name)
         return bs__error_set(BS_ERR_PERMISSION,
                              "%s %s: refusing to leave the store or follow a symlink", what,
                              name);
-    if (err == ENOENT || err == ENOTDIR)
-        return bs__error_errno(err, "%s %s", what, name);
     return bs__error_errno(err, "%s %s", what, name);
 }
 
@@ -282,6 +282,8 @@ static int posixfs_mkdir(bs_backend *b, const char *name)
     int rc = check(p, name, "w");
     if (rc) return rc;
     int fd = bs__beneath_mkdirs(p->basefd, name, p->fsync, NULL);
+    if (fd < 0 && (errno == ENOTDIR || errno == EEXIST))
+        return bs__error_set(BS_ERR_IO, "mkdir %s: exists and is not a directory", name);
     if (fd < 0) return fail(errno, "mkdir", name);
     close(fd);
     return 0;
@@ -443,23 +445,24 @@ static int posixfs_hash(bs_backend *b, const char *name, bs_hash_alg alg,
     return 0;
 }
 
-/* ---- store / delete / move --------------------------------------------- */
+/* ---- store / delete / move / defrag -------------------------------------- */
 
-/* Size that replacing/removing the entry st frees (regular files only). */
+/* Bytes that replacing or removing the entry st frees (regular files only). */
 static int64_t counted_size(const struct stat *st)
 {
     return S_ISREG(st->st_mode) ? (int64_t)st->st_size : 0;
 }
 
-/* Creates a fresh temp file "<leaf>.<random>.tmp" in dfd. fd or -1/errno. */
-static int create_temp(int dfd, const char *leaf, char tmp[BS_NAME_BUF + 32])
+/* Creates a fresh temp file "<stem>.<random>.tmp" in dfd: a name no valid
+ * item can have, so it is never listed or addressed. fd or -1/errno. */
+static int create_temp(int dfd, const char *stem, char tmp[TMP_NAME_BUF])
 {
     for (int i = 0; i < TMP_ATTEMPTS; i++) {
         uint8_t rnd[8];
         char hex[17];
         randombytes_buf(rnd, sizeof rnd);
         bs__hex(hex, rnd, sizeof rnd);
-        snprintf(tmp, BS_NAME_BUF + 32, "%s.%s" BS_TMP_SUFFIX, leaf, hex);
+        snprintf(tmp, TMP_NAME_BUF, "%s.%s" BS_TMP_SUFFIX, stem, hex);
         int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd >= 0 || errno != EEXIST) return fd;
     }
@@ -467,35 +470,87 @@ static int create_temp(int dfd, const char *leaf, char tmp[BS_NAME_BUF + 32])
     return -1;
 }
 
-/* Writes data to a temp file in dfd and renames it to leaf. On failure the
- * temp file is gone and errno says why. 0 or -1. */
-static int write_and_rename(posixfs *p, int dfd, const char *leaf, const void *data, size_t len)
+/* fsync (when configured) and close a temp file; 0 or -1/errno. */
+static int finish_temp(posixfs *p, int fd)
 {
-    char tmp[BS_NAME_BUF + 32];
-    int fd = create_temp(dfd, leaf, tmp);
-    if (fd < 0) return -1;
-    int rc = write_all(fd, data, len);
-    if (!rc && p->fsync) {
+    int rc = 0;
+    if (p->fsync) {
         do {
             rc = fsync(fd);
         } while (rc < 0 && errno == EINTR);
     }
     int err = errno;
-    if (close(fd) < 0 && !rc) {
-        rc = -1;
-        err = errno;
-    }
-    if (!rc && renameat(dfd, tmp, dfd, leaf) < 0) {
-        rc = -1;
-        err = errno;
-    }
-    if (rc) {
-        unlinkat(dfd, tmp, 0);
-        errno = err;
-        return -1;
-    }
-    if (p->fsync && bs__fsync_dir(dfd) < 0) return -1;
+    if (close(fd) < 0 && !rc) return -1;
+    errno = err;
+    return rc;
+}
+
+/* Reads the quota usage (lock taken and released): the early, cheap refusal
+ * of a value that cannot fit. 0 or BS_ERR_QUOTA / other codes. */
+static int quota_precheck(posixfs *p, const char *name, int64_t old, uint64_t len)
+{
+    bs_quota_lock q;
+    int rc = bs__quota_lock(&q, p->basefd);
+    if (rc) return rc;
+    int64_t usage = q.usage;
+    if ((rc = bs__quota_unlock(&q, p->basefd, false, p->fsync))) return rc;
+    if (len > (uint64_t)INT64_MAX || usage - old + (int64_t)len > p->quota)
+        return bs__error_set(BS_ERR_QUOTA, "%s: %llu bytes would exceed the quota (%lld of %lld "
+                             "bytes in use)", name, (unsigned long long)len, (long long)usage,
+                             (long long)p->quota);
     return 0;
+}
+
+/* Renames the finished temp file tmp (in tdfd) to leaf in dfd. With quota,
+ * under the lock: checks the limit against the size being replaced as it is
+ * now, renames, and records the new usage, so concurrent processes stay
+ * exact. On failure the temp file is removed and nothing changed. */
+static int commit_temp(posixfs *p, int tdfd, const char *tmp, int dfd, const char *leaf,
+                       int64_t len, const char *name)
+{
+    bs_quota_lock q = {.fd = -1};
+    int rc = 0;
+    struct stat st;
+    if (p->quota > 0) {
+        if ((rc = bs__quota_lock(&q, p->basefd))) goto fail;
+        int64_t old = 0;
+        if (fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) old = counted_size(&st);
+        if (q.usage - old + len > p->quota) {
+            rc = bs__error_set(BS_ERR_QUOTA, "%s: %lld bytes would exceed the quota (%lld of "
+                               "%lld bytes in use)", name, (long long)len, (long long)q.usage,
+                               (long long)p->quota);
+            goto fail;
+        }
+        q.usage += len - old;
+    }
+    if (fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+        rc = fail(ELOOP, "store", name); /* a planted symlink is not replaced */
+        goto fail;
+    }
+    if (renameat(tdfd, tmp, dfd, leaf) < 0) {
+        rc = errno == EISDIR ? bs__error_set(BS_ERR_IO, "store %s: is a directory", name)
+                             : fail(errno, "store", name);
+        goto fail;
+    }
+    rc = bs__quota_unlock(&q, p->basefd, true, p->fsync);
+    if (p->fsync && bs__fsync_dir(dfd) < 0 && !rc) rc = fail(errno, "store", name);
+    return rc;
+fail:
+    bs__quota_unlock(&q, p->basefd, false, p->fsync);
+    unlinkat(tdfd, tmp, 0);
+    return rc;
+}
+
+/* Directory dparent for writing into: resolved, or created when missing.
+ * fd (maybe basefd) or a negative code naming name. */
+static int dir_for_write(posixfs *p, const char *dparent, const char *what, const char *name)
+{
+    int dfd = open_dir(p, dparent);
+    if (dfd < 0 && errno == ENOENT) dfd = bs__beneath_mkdirs(p->basefd, dparent, p->fsync, NULL);
+    if (dfd >= 0) return dfd;
+    if (errno == ENOTDIR || errno == EEXIST)
+        return bs__error_set(BS_ERR_IO, "%s %s: a parent is not a directory", what, name);
+    return fail(errno, what, name);
 }
 
 static int posixfs_store(bs_backend *b, const char *name, const void *data, size_t len)
@@ -504,58 +559,53 @@ static int posixfs_store(bs_backend *b, const char *name, const void *data, size
     char parent[BS_NAME_BUF];
     const char *leaf = split(name, parent);
     int dfd = open_dir(p, parent);
-    if (dfd < 0 && errno != ENOENT) return fail(errno, "store", name);
+    if (dfd < 0 && errno != ENOENT) {
+        if (errno == ENOTDIR)
+            return bs__error_set(BS_ERR_IO, "store %s: a parent is not a directory", name);
+        return fail(errno, "store", name);
+    }
     struct stat st;
     bool exists = dfd >= 0 && fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0;
     int rc = check(p, name, exists ? "W" : "wW");
+    if (!rc && exists && S_ISLNK(st.st_mode)) rc = fail(ELOOP, "store", name);
+    if (!rc && p->quota > 0) rc = quota_precheck(p, name, exists ? counted_size(&st) : 0, len);
     if (rc) {
         close_dir(p, dfd);
         return rc;
     }
-    bs_quota_lock q = {.fd = -1};
-    if (p->quota > 0) {
-        if ((rc = bs__quota_lock(&q, p->basefd))) {
+    /* like Python: try the directory as it is, create it when missing, and
+     * retry once when it vanished meanwhile */
+    char tmp[TMP_NAME_BUF];
+    int fd = -1;
+    for (int attempt = 0; attempt < 2 && fd < 0; attempt++) {
+        if (dfd < 0 && (dfd = dir_for_write(p, parent, "store", name)) < 0) return dfd;
+        fd = create_temp(dfd, leaf, tmp);
+        if (fd < 0 && errno == ENOENT && *parent && attempt == 0) {
+            close_dir(p, dfd);
+            dfd = -1;
+        } else if (fd < 0) {
+            rc = fail(errno, "store", name);
             close_dir(p, dfd);
             return rc;
         }
-        /* the size being replaced, as it is now that we hold the lock */
-        int64_t old = 0;
-        if (dfd >= 0 && fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) old = counted_size(&st);
-        int64_t after = q.usage - old + (int64_t)len;
-        if ((uint64_t)len > (uint64_t)INT64_MAX || after > p->quota) {
-            bs__quota_unlock(&q, p->basefd, false, p->fsync);
-            close_dir(p, dfd);
-            return bs__error_set(BS_ERR_QUOTA, "store %s: %lld bytes would exceed the quota "
-                                 "(%lld of %lld in use)", name, (long long)len,
-                                 (long long)q.usage, (long long)p->quota);
-        }
-        q.usage = after;
     }
-    int err = 0;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (dfd < 0) {
-            dfd = bs__beneath_mkdirs(p->basefd, parent, p->fsync, NULL);
-            if (dfd < 0) {
-                err = errno;
-                break;
-            }
-        }
-        if (write_and_rename(p, dfd, leaf, data, len) == 0) {
-            err = 0;
-            break;
-        }
-        err = errno;
-        if (err != ENOENT || !*parent) break;
-        /* the directory vanished under us: create it again, retry once */
+    int wrc = write_all(fd, data, len);
+    if (wrc < 0) {
+        int err = errno;
+        close(fd);
+        errno = err;
+    } else {
+        wrc = finish_temp(p, fd); /* closes fd */
+    }
+    if (wrc < 0) {
+        int err = errno;
+        unlinkat(dfd, tmp, 0);
         close_dir(p, dfd);
-        dfd = -1;
-    }
-    close_dir(p, dfd);
-    if (err) {
-        bs__quota_unlock(&q, p->basefd, false, p->fsync);
         return fail(err, "store", name);
     }
-    return bs__quota_unlock(&q, p->basefd, q.fd >= 0, p->fsync);
+    rc = commit_temp(p, dfd, tmp, dfd, leaf, (int64_t)len, name);
+    close_dir(p, dfd);
+    return rc;
 }
 
 static int posixfs_delete(bs_backend *b, const char *name)
@@ -580,19 +630,20 @@ static int posixfs_delete(bs_backend *b, const char *name)
         struct stat st;
         if (fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) size = counted_size(&st);
     }
+    /* a planted symlink may be deleted: that removes the link, not its target */
     if (unlinkat(dfd, leaf, 0) < 0) {
         int err = errno;
         bs__quota_unlock(&q, p->basefd, false, p->fsync);
         close_dir(p, dfd);
-        if (err == ENOENT) return bs__error_set(BS_ERR_NOT_FOUND, "%s", name);
+        if (err == ENOENT || err == ENOTDIR) return bs__error_set(BS_ERR_NOT_FOUND, "%s", name);
         if (err == EISDIR) return bs__error_set(BS_ERR_IO, "delete %s: is a directory", name);
         return fail(err, "delete", name);
     }
-    if (p->fsync && bs__fsync_dir(dfd) < 0) rc = fail(errno, "delete", name);
-    close_dir(p, dfd);
     q.usage -= size;
-    int qrc = bs__quota_unlock(&q, p->basefd, q.fd >= 0, p->fsync);
-    return rc ? rc : qrc;
+    rc = bs__quota_unlock(&q, p->basefd, size != 0, p->fsync);
+    if (p->fsync && bs__fsync_dir(dfd) < 0 && !rc) rc = fail(errno, "delete", name);
+    close_dir(p, dfd);
+    return rc;
 }
 
 static int posixfs_move(bs_backend *b, const char *cur, const char *dst)
@@ -603,37 +654,43 @@ static int posixfs_move(bs_backend *b, const char *cur, const char *dst)
     char sparent[BS_NAME_BUF], dparent[BS_NAME_BUF];
     const char *sleaf = split(cur, sparent);
     const char *dleaf = split(dst, dparent);
-    int sfd = open_dir(p, sparent);
+    int sfd = open_dir(p, sparent), dfd = -1;
     if (sfd < 0) {
         if (errno == ENOENT || errno == ENOTDIR) return bs__error_set(BS_ERR_NOT_FOUND, "%s", cur);
         return fail(errno, "move", cur);
     }
     struct stat sst, dst_st;
     if (fstatat(sfd, sleaf, &sst, AT_SYMLINK_NOFOLLOW) < 0) {
-        int err = errno;
-        close_dir(p, sfd);
-        if (err == ENOENT || err == ENOTDIR) return bs__error_set(BS_ERR_NOT_FOUND, "%s", cur);
-        return fail(err, "move", cur);
+        rc = errno == ENOENT || errno == ENOTDIR ? bs__error_set(BS_ERR_NOT_FOUND, "%s", cur)
+                                                : fail(errno, "move", cur);
+        goto out;
     }
-    int dfd = open_dir(p, dparent);
+    if (S_ISLNK(sst.st_mode)) {
+        rc = fail(ELOOP, "move", cur);
+        goto out;
+    }
+    dfd = open_dir(p, dparent);
     if (dfd < 0 && errno != ENOENT) {
-        int err = errno;
-        close_dir(p, sfd);
-        return fail(err, "move to", dst);
+        rc = errno == ENOTDIR ? bs__error_set(BS_ERR_IO, "move to %s: a parent is not a "
+                                              "directory", dst)
+                              : fail(errno, "move to", dst);
+        goto out;
     }
     bool exists = dfd >= 0 && fstatat(dfd, dleaf, &dst_st, AT_SYMLINK_NOFOLLOW) == 0;
     if ((rc = check(p, dst, exists ? "W" : "wW"))) goto out;
-    if (dfd < 0) {
-        dfd = bs__beneath_mkdirs(p->basefd, dparent, p->fsync, NULL);
-        if (dfd < 0) {
-            rc = fail(errno, "move to", dst);
-            goto out;
-        }
+    if (exists && S_ISLNK(dst_st.st_mode)) {
+        rc = fail(ELOOP, "move to", dst);
+        goto out;
+    }
+    if (dfd < 0 && (dfd = dir_for_write(p, dparent, "move to", dst)) < 0) {
+        rc = dfd;
+        goto out;
     }
     bs_quota_lock q = {.fd = -1};
     int64_t replaced = 0;
     if (p->quota > 0) {
         if ((rc = bs__quota_lock(&q, p->basefd))) goto out;
+        /* a replaced target stops counting (unless it is the source itself) */
         if (fstatat(dfd, dleaf, &dst_st, AT_SYMLINK_NOFOLLOW) == 0 &&
             fstatat(sfd, sleaf, &sst, AT_SYMLINK_NOFOLLOW) == 0 &&
             !(dst_st.st_ino == sst.st_ino && dst_st.st_dev == sst.st_dev))
@@ -645,14 +702,145 @@ static int posixfs_move(bs_backend *b, const char *cur, const char *dst)
         rc = err == ENOENT ? bs__error_set(BS_ERR_NOT_FOUND, "%s", cur) : fail(err, "move", cur);
         goto out;
     }
-    if (p->fsync && (bs__fsync_dir(dfd) < 0 || bs__fsync_dir(sfd) < 0))
-        rc = fail(errno, "move", cur);
     q.usage -= replaced;
-    int qrc = bs__quota_unlock(&q, p->basefd, q.fd >= 0 && replaced, p->fsync);
-    if (!rc) rc = qrc;
+    rc = bs__quota_unlock(&q, p->basefd, replaced != 0, p->fsync);
+    if (p->fsync && (bs__fsync_dir(dfd) < 0 || bs__fsync_dir(sfd) < 0) && !rc)
+        rc = fail(errno, "move", cur);
 out:
     close_dir(p, sfd);
-    close_dir(p, dfd);
+    if (dfd >= 0) close_dir(p, dfd);
+    return rc;
+}
+
+/* Copies size bytes at offset of the open source fd into the temp file out,
+ * feeding them to ctx when non-NULL. 0 or a negative code. */
+static int copy_block(int in, const bs_defrag_source *s, int out, uint8_t *buf,
+                      bs_hash_ctx *ctx)
+{
+    uint64_t done = 0;
+    while (done < s->size) {
+        size_t want = s->size - done > DEFRAG_CHUNK ? DEFRAG_CHUNK : (size_t)(s->size - done);
+        size_t got;
+        if (pread_all(in, buf, want, (off_t)(s->offset + done), &got) < 0)
+            return fail(errno, "defrag: reading", s->name);
+        if (got < want) /* the source shrank after it was checked */
+            return bs__error_set(BS_ERR_READ_RANGE, "defrag: %s is shorter than %llu bytes",
+                                 s->name, (unsigned long long)(s->offset + s->size));
+        if (ctx) bs__hash_update(ctx, buf, got);
+        if (write_all(out, buf, got) < 0) return fail(errno, "defrag: writing", "target");
+        done += got;
+    }
+    return 0;
+}
+
+/* Streams the blocks into a temp file (no whole-value buffer), then names it
+ * (target, or ns/hex nested at levels) and commits it like a store. All
+ * permissions are checked before anything is written, as in Python; no
+ * directory is created before the quota allows the result. */
+static int posixfs_defrag(bs_backend *b, const bs_defrag_source *src, size_t n,
+                          const char *target, bs_hash_alg alg, const char *ns, int levels,
+                          char out_name[BS_NAME_BUF])
+{
+    posixfs *p = P(b);
+    int rc = 0;
+    char probe[BS_NAME_BUF], tparent[BS_NAME_BUF];
+    size_t ns_len = ns ? strlen(ns) : 0;
+    while (ns_len && ns[ns_len - 1] == '/') ns_len--;
+    if (target) {
+        snprintf(probe, sizeof probe, "%s", target);
+        split(target, tparent);
+    } else {
+        /* a stand-in for the content-named target in the namespace */
+        snprintf(probe, sizeof probe, "%.*s%s0", (int)ns_len, ns ? ns : "", ns_len ? "/" : "");
+        snprintf(tparent, sizeof tparent, "%.*s", (int)ns_len, ns ? ns : "");
+    }
+    if ((rc = check(p, probe, "wW"))) return rc;
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = check(p, src[i].name, "r"))) return rc;
+        if (src[i].size > (uint64_t)INT64_MAX - total || src[i].offset > (uint64_t)INT64_MAX)
+            return bs__error_set(BS_ERR_INVALID, "defrag: block %zu is out of range", i);
+        total += src[i].size;
+    }
+    bs_hash_ctx ctx;
+    if (!target && (rc = bs__hash_init(&ctx, alg))) return rc;
+
+    /* the temp file goes where the result will be, or to the root while
+     * that directory does not exist yet */
+    int tdfd = open_dir(p, tparent);
+    if (tdfd < 0 && errno == ENOENT) tdfd = p->basefd;
+    if (tdfd < 0) {
+        if (errno == ENOTDIR)
+            return bs__error_set(BS_ERR_IO, "defrag to %s: a parent is not a directory", probe);
+        return fail(errno, "defrag to", probe);
+    }
+    char tmp[TMP_NAME_BUF];
+    int out = create_temp(tdfd, "defrag", tmp);
+    if (out < 0) {
+        rc = fail(errno, "defrag to", probe);
+        close_dir(p, tdfd);
+        return rc;
+    }
+    int dfd = -1;
+    uint8_t *buf = malloc(DEFRAG_CHUNK);
+    if (!buf) rc = bs__error_set(BS_ERR_NOMEM, "defrag");
+    for (size_t i = 0; i < n && !rc; i++) {
+        struct stat st;
+        int in = open_item(p, src[i].name, "defrag: reading", &st);
+        if (in < 0) {
+            rc = in;
+            break;
+        }
+        if (src[i].offset + src[i].size > (uint64_t)st.st_size)
+            rc = bs__error_set(BS_ERR_READ_RANGE, "defrag: %s has %lld bytes, block wants "
+                               "%llu at %llu", src[i].name, (long long)st.st_size,
+                               (unsigned long long)src[i].size,
+                               (unsigned long long)src[i].offset);
+        else
+            rc = copy_block(in, &src[i], out, buf, target ? NULL : &ctx);
+        close(in);
+    }
+    free(buf);
+    if (!rc) {
+        int frc = finish_temp(p, out); /* closes out */
+        out = -1;
+        if (frc < 0) rc = fail(errno, "defrag: writing", probe);
+    }
+    if (rc) goto done;
+
+    if (target) {
+        snprintf(out_name, BS_NAME_BUF, "%s", target);
+    } else {
+        uint8_t digest[BS_HASH_MAX_BYTES];
+        char hex[BS_HASH_HEX_SIZE];
+        bs__hex(hex, digest, bs__hash_final(&ctx, digest));
+        if ((rc = bs__defrag_target_name(out_name, hex, ns, levels)) ||
+            (rc = bs__name_validate(out_name)))
+            goto done;
+    }
+    /* the exact name is known now: overwrite needs W, as for store */
+    char parent[BS_NAME_BUF];
+    const char *leaf = split(out_name, parent);
+    struct stat st;
+    int cur = open_dir(p, parent);
+    bool exists = cur >= 0 && fstatat(cur, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    close_dir(p, cur);
+    if ((rc = check(p, out_name, exists ? "W" : "wW"))) goto done;
+    if (p->quota > 0 &&
+        (rc = quota_precheck(p, out_name, exists ? counted_size(&st) : 0, total)))
+        goto done;
+    if ((dfd = dir_for_write(p, parent, "defrag to", out_name)) < 0) {
+        rc = dfd;
+        goto done;
+    }
+    rc = commit_temp(p, tdfd, tmp, dfd, leaf, (int64_t)total, out_name);
+    tmp[0] = '\0'; /* committed, or removed by commit_temp */
+done:
+    if (out >= 0) close(out);
+    if (rc && tmp[0]) unlinkat(tdfd, tmp, 0);
+    if (rc) out_name[0] = '\0';
+    if (dfd >= 0) close_dir(p, dfd);
+    close_dir(p, tdfd);
     return rc;
 }
 
@@ -796,7 +984,7 @@ static const bs_backend_ops posixfs_ops = {
     .move = posixfs_move,
     .list_begin = posixfs_list_begin,
     .hash = posixfs_hash,
-    .defrag = NULL,
+    .defrag = posixfs_defrag,
     .quota = posixfs_quota,
     .free = posixfs_free,
 };
