@@ -357,3 +357,18 @@ Test(store_more, emulated_bandwidth_limits_payload_rate)
     ASSERT_OK(bs_store_store(fx_s, "zero/big", "x", 1));
     cr_assert_lt(mono_ns() - t0, 100000000u, "switched off again");
 }
+
+Test(store_more, docs_carry_the_tested_example_verbatim)
+{
+    size_t doc_len, ex_len;
+    char *doc = bs_test_read_file(bs_test_source_path("docs/store.md"), &doc_len);
+    cr_assert_not_null(doc, "docs/store.md missing");
+    char *ex = bs_test_read_file(bs_test_source_path("tests/store/example.c"), &ex_len);
+    cr_assert_not_null(ex);
+    char *block;
+    cr_assert(asprintf(&block, "```c\n%s```\n", ex) > 0);
+    cr_assert(strstr(doc, block), "docs/store.md's example differs from tests/store/example.c");
+    free(block);
+    free(ex);
+    free(doc);
+}
