@@ -14,7 +14,7 @@
 
 static const char usage_text[] =
     "usage: borgstore [OPTIONS] URL COMMAND [ARGS]\n"
-    "       borgstore [OPTIONS] demo\n"
+    "       borgstore [OPTIONS] demo [URL]\n"
     "       borgstore --help | --version\n";
 
 static const char help_text[] =

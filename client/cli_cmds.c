@@ -109,7 +109,14 @@ int cli_cmd_put(bs_store *s, const cli_opts *o)
         errno = e;
         return sys_fail("cannot read", from_stdin ? "standard input" : path);
     }
+    /* the store itself is one call: say what is going on while it runs */
+    bool note = p.enabled && len >= (8u << 20);
+    if (note) {
+        fprintf(stderr, "put: storing %.1f MiB ...", (double)len / (1 << 20));
+        fflush(stderr);
+    }
     int rc = bs_store_store(s, name, data, len);
+    if (note) fputs("\r\033[K", stderr);
     free(data);
     if (rc) return cli_fail(rc);
     cli_verbose(o, "stored %s (%zu bytes)", name, len);

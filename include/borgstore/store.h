@@ -133,7 +133,8 @@ bool bs_store_is_open(bs_store *s);
 /* The backend name (nested, plus ".del" when deleted) name maps to, into
  * out: with one configured level directly, with several the first level
  * where the item exists (probing with info), else the last level.
- * Errors: INVALID (bad name, no namespace), MUST_BE_OPEN (when probing), IO. */
+ * Errors: INVALID (bad name, no namespace, key too short for its level),
+ * MUST_BE_OPEN, PERMISSION, IO (the last three only when probing). */
 int bs_store_find(bs_store *s, const char *name, bool deleted, char out[BS_NAME_BUF]);
 
 /* Information about item name (soft-deleted item when deleted). A missing
