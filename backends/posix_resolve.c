@@ -35,10 +35,12 @@ static int sys_openat2(int dirfd, const char *path, int flags, mode_t mode)
     /* the kernel refuses a mode without O_CREAT / O_TMPFILE */
     how.mode = (flags & (O_CREAT | __O_TMPFILE)) ? mode : 0;
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-    int fd;
+    /* EAGAIN: a concurrent rename could have allowed an escape and the
+     * kernel refused; retrying is what it asks for (bounded, though) */
+    int fd, tries = 0;
     do {
         fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
-    } while (fd < 0 && (errno == EINTR || errno == EAGAIN));
+    } while (fd < 0 && (errno == EINTR || (errno == EAGAIN && ++tries < 64)));
     return fd;
 #else
     (void)dirfd; (void)path; (void)flags; (void)mode;
