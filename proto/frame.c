@@ -71,7 +71,7 @@ int bs__inbuf_space(bs__inbuf *ib, uint32_t max_frame, uint8_t **p, size_t *cap)
 {
     size_t have = ib->tail - ib->head;
     size_t need = BS_FRAME_HEADER; /* bytes the head frame needs in total */
-    if (have >= BS_FRAME_HEADER) {
+    if (have >= BS_FRAME_HEADER && max_frame) {
         uint32_t n = bs__be32_get(ib->data + ib->head);
         int rc = bs__frame_len_check(n, max_frame);
         if (rc) return rc;

@@ -62,7 +62,7 @@ int bs__inbuf_next(bs__inbuf *ib, uint32_t max_frame, const uint8_t **frame, siz
  * window besides, so the buffer never grows past max(frame, 64 KiB) plus
  * that window. Returns 0 with *p / *cap (*cap is 0 only while complete
  * frames wait to be taken), BS_ERR_PROTOCOL for an over-long frame, or
- * BS_ERR_NOMEM. */
+ * BS_ERR_NOMEM. max_frame 0 reads raw bytes (the preamble) unchecked. */
 int bs__inbuf_space(bs__inbuf *ib, uint32_t max_frame, uint8_t **p, size_t *cap);
 
 /* Records n bytes read into the space. */

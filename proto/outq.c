@@ -51,11 +51,11 @@ int bs__outq_commit(bs__outq *q)
 
 int bs__outq_ref(bs__outq *q, const void *p, size_t n, void (*release)(void *), void *ctx)
 {
-    if (n == 0) {
+    int rc = bs__outq_commit(q);
+    if (!rc && n == 0) { /* nothing to write: done at once */
         if (release) release(ctx);
         return 0;
     }
-    int rc = bs__outq_commit(q);
     if (!rc) rc = seg_room(q);
     if (rc) {
         if (release) release(ctx);
