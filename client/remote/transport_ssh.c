@@ -147,7 +147,7 @@ static ssize_t sshtr_read(bs_transport *bt, void *buf, size_t cap)
         return n;
     }
     drain_stderr(t);
-    if (n == 0 && !ssh_channel_is_eof(t->channel) && !ssh_channel_is_closed(t->channel) &&
+    if ((n == 0 || n == SSH_AGAIN) && !ssh_channel_is_eof(t->channel) && !ssh_channel_is_closed(t->channel) &&
         !session_broken(t))
         return 0;
     return lost(t, n == SSH_ERROR ? ssh_get_error(t->session) : NULL);

@@ -511,3 +511,31 @@ Test(ssh_transport, unresolvable_host_is_a_connection_error)
     cr_assert(strstr(msg, "no..such..host"), "%s", msg);
     cr_assert(strstr(msg, "resolve"), "%s", msg);
 }
+
+Test(ssh_transport, connection_dropped_mid_stream_is_a_connection_error)
+{
+    /* The shell kills its own sshd session process: the TCP connection ends
+     * without EOF or exit status while we are still sending. Writing to the
+     * dead socket must give an error, not SIGPIPE. */
+    bs_transport *t = open_cmd("head -c 100000 >/dev/null; kill -9 $PPID");
+    static uint8_t block[65536];
+    int rc = 0;
+    int64_t deadline = now_ms() + STEP_TIMEOUT_MS;
+    while (rc == 0 && now_ms() < deadline) {
+        ssize_t n = t->ops->write(t, block, sizeof block);
+        if (n < 0) {
+            rc = (int)n;
+            break;
+        }
+        char c;
+        ssize_t r = t->ops->read(t, &c, 1);
+        if (r < 0) rc = (int)r;
+        else if (n == 0 && t->ops->wait(t, true, true, 1000) < 0) rc = -1;
+    }
+    cr_assert_eq(rc, BS_ERR_CONNECTION, "got %d: %s", rc, bs_error_message());
+    cr_assert(strstr(bs_error_message(), "closed"), "%s", bs_error_message());
+    /* It stays an error, and wait does not hang. */
+    cr_assert_eq(t->ops->wait(t, true, false, 5000), 1);
+    cr_assert_eq(t->ops->read(t, block, 1), BS_ERR_CONNECTION);
+    t->ops->close(t);
+}
