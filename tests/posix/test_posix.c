@@ -74,6 +74,8 @@ Test(posix, reads_a_store_laid_out_by_python_borgstore)
     cr_assert_eq(bs_test_write_file(pt_path("quota.hid"), "21", 2), 0);
     bs_backend *b = pt_backend(NULL, 0);
     PT_OK(bs_backend_open(b));
+    struct stat st;
+    cr_assert_neq(stat(pt_path("quota.hid"), &st), 0, "untracked open drops quota.hid");
     expect_value(b, "config/readme", "hello");
     expect_value(b, "data/ab/cd/abcdef02.del", "gone");
     uint8_t *got;

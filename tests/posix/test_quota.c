@@ -292,3 +292,18 @@ Test(quota, two_processes_racing_for_the_last_bytes)
     cr_assert_eq(pt_quota_file(), 5000);
     cr_assert_eq(pt_count_tmp(), 0);
 }
+
+Test(quota, reads_and_writes_the_counter_python_borgstore_keeps)
+{
+    /* a store Python borgstore 0.6 used with a quota: its files and its
+     * quota.hid (decimal text, no newline) */
+    cr_assert_eq(bs_test_write_file(pt_path("config/x"), "12345", 5), 0);
+    cr_assert_eq(bs_test_write_file(pt_path("data/00/0000"), "0123456789", 10), 0);
+    cr_assert_eq(bs_test_write_file(pt_path("quota.hid"), "15", 2), 0);
+    bs_backend *b = pt_backend(NULL, 100);
+    PT_OK(bs_backend_open(b));
+    cr_assert_eq(usage(b), 15, "a valid counter is trusted, not rescanned");
+    store_n(b, "data/00/0001", 5);
+    cr_assert_eq(pt_quota_file(), 20);
+    bs_backend_free(b);
+}
