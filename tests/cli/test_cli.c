@@ -528,7 +528,7 @@ Test(cli, stats_and_verbose_go_to_stderr)
     run_free(&r);
 }
 
-Test(cli, sixty_four_mib_through_pipes, .timeout = 60)
+Test(cli, sixty_four_mib_through_pipes, .timeout = 180)
 {
     create_store();
     size_t n = 64u << 20;
