@@ -266,7 +266,16 @@ int bs_backend_defrag(bs_backend *b, const bs_defrag_source *src, size_t n,
         return rc ? rc : bs__error_set(BS_ERR_INVALID, "empty defrag target name");
     if (!target && !bs_hash_alg_name(alg))
         return bs__error_set(BS_ERR_INVALID, "defrag needs a target or a hash algorithm");
-    if (ns && *ns && (rc = bs__name_validate(ns))) return rc;
+    if (ns && *ns) {
+        /* Like Python, "packs/" and "packs" name the same namespace. */
+        char trimmed[BS_NAME_BUF];
+        size_t len = strnlen(ns, sizeof trimmed);
+        while (len && ns[len - 1] == '/') len--;
+        if (len >= sizeof trimmed) return bs__error_set(BS_ERR_INVALID, "namespace too long");
+        memcpy(trimmed, ns, len);
+        trimmed[len] = '\0';
+        if ((rc = bs__name_validate(trimmed))) return rc;
+    }
     if (levels < 0 || levels > 8) return bs__error_set(BS_ERR_INVALID, "bad nesting level");
     if (b->ops->defrag) return b->ops->defrag(b, src, n, target, alg, ns, levels, out_name);
     return generic_defrag(b, src, n, target, alg, ns, levels, out_name);

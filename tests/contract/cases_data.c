@@ -124,6 +124,10 @@ Test(contract, defrag_by_hash_names_the_target_after_its_content)
     cr_assert_str_eq(out_name, want);
     ct_check_str(want, content);
 
+    /* as in Python, a trailing slash on the namespace changes nothing */
+    CT_OK(bs_backend_defrag(ct_b, src, 2, NULL, BS_HASH_SHA256, "packs/", 0, out_name));
+    cr_assert_str_eq(out_name, want);
+
     CT_OK(bs_backend_defrag(ct_b, src, 2, NULL, BS_HASH_SHA256, NULL, 0, out_name));
     cr_assert_str_eq(out_name, hex);
     ct_check_str(hex, content);
