@@ -31,6 +31,8 @@ int bs_backend_new(bs_backend **out, const char *url, const bs_backend_config *c
         return bs__error_set(BS_ERR_UNSUPPORTED, "backend for %s has an unknown ops version", url);
     }
     b->opened = false;
+    b->parked_failed = 0;
+    b->parked_rc = 0;
     *out = b;
     return 0;
 }
@@ -287,4 +289,107 @@ int bs_backend_quota(bs_backend *b, bs_quota *out)
     int rc = must_be_open(b);
     if (rc) return rc;
     return b->ops->quota ? b->ops->quota(b, out) : 0;
+}
+
+/* ---- batches ------------------------------------------------------------- */
+
+size_t bs_backend_window(bs_backend *b)
+{
+    if (!b || !b->ops->window) return 1;
+    size_t w = b->ops->window(b);
+    return w ? w : 1;
+}
+
+static int check_op(bs_backend *b, const bs_op *op)
+{
+    int rc = check_item(b, op->name);
+    if (rc) return rc;
+    switch (op->kind) {
+    case BS_OP_INFO:
+    case BS_OP_DELETE: return 0;
+    case BS_OP_LOAD:
+        if (op->size < 0 && op->size != BS_SIZE_ALL)
+            return bs__error_set(BS_ERR_INVALID, "negative size %lld", (long long)op->size);
+        return 0;
+    case BS_OP_STORE:
+        if (!op->data && op->len) return bs__error_set(BS_ERR_INVALID, "NULL data for %s", op->name);
+        return 0;
+    case BS_OP_MOVE:
+        if ((rc = bs__name_validate(op->dst))) return rc;
+        return *op->dst ? 0 : bs__error_set(BS_ERR_INVALID, "target name must not be empty");
+    }
+    return bs__error_set(BS_ERR_INVALID, "unknown operation kind %d", (int)op->kind);
+}
+
+/* One operation through the single-item slots. */
+static void run_one(bs_backend *b, const bs_op *op, bs_op_result *res)
+{
+    memset(res, 0, sizeof *res);
+    switch (op->kind) {
+    case BS_OP_INFO:
+        res->rc = b->ops->info(b, op->name, &res->info);
+        if (!res->rc) {
+            const char *slash = strrchr(op->name, '/');
+            snprintf(res->info.name, sizeof res->info.name, "%s", slash ? slash + 1 : op->name);
+        }
+        break;
+    case BS_OP_LOAD:
+        res->rc = b->ops->load(b, op->name, op->offset, op->size, &res->data, &res->len);
+        break;
+    case BS_OP_STORE: res->rc = b->ops->store(b, op->name, op->data ? op->data : "", op->len); break;
+    case BS_OP_DELETE: res->rc = b->ops->delete(b, op->name); break;
+    case BS_OP_MOVE: res->rc = b->ops->move(b, op->name, op->dst); break;
+    }
+    if (res->rc) res->message = bs_error_message();
+}
+
+int bs_backend_batch(bs_backend *b, const bs_op *ops, size_t n, size_t window, bs_op_cb cb,
+                     void *ctx)
+{
+    int rc = must_be_open(b);
+    if (rc) return rc;
+    if (!cb || (n && !ops)) return bs__error_set(BS_ERR_INVALID, "batch needs ops and a callback");
+    for (size_t i = 0; i < n; i++)
+        if ((rc = check_op(b, &ops[i]))) return rc;
+    if (!window) window = bs_backend_window(b);
+    if (b->ops->batch) return b->ops->batch(b, ops, n, window, cb, ctx);
+    for (size_t i = 0; i < n; i++) {
+        bs_op_result res;
+        run_one(b, &ops[i], &res);
+        int stop = cb(ctx, i, &res);
+        free(res.data);
+        if (stop) return bs__error_set(BS_ERR_INVALID, "batch stopped by its callback");
+    }
+    return 0;
+}
+
+int bs_backend_submit(bs_backend *b, const bs_op *op)
+{
+    int rc = must_be_open(b);
+    if (rc) return rc;
+    if (!op || (op->kind != BS_OP_STORE && op->kind != BS_OP_DELETE && op->kind != BS_OP_MOVE))
+        return bs__error_set(BS_ERR_INVALID, "only store, delete and move can be submitted");
+    if ((rc = check_op(b, op))) return rc;
+    if (b->ops->submit) return b->ops->submit(b, op);
+    bs_op_result res;
+    run_one(b, op, &res);
+    if (res.rc && b->parked_failed++ == 0) {
+        b->parked_rc = res.rc;
+        snprintf(b->parked_msg, sizeof b->parked_msg, "%s", bs_error_message());
+    }
+    return 0;
+}
+
+int bs_backend_flush(bs_backend *b, size_t *failed)
+{
+    if (failed) *failed = 0;
+    int rc = must_be_open(b);
+    if (rc) return rc;
+    if (b->ops->flush) return b->ops->flush(b, failed);
+    if (!b->parked_failed) return 0;
+    if (failed) *failed = b->parked_failed;
+    rc = bs__error_set_raw(b->parked_rc, 0, b->parked_msg);
+    b->parked_failed = 0;
+    b->parked_rc = 0;
+    return rc;
 }

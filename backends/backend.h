@@ -46,12 +46,27 @@ typedef struct bs_backend_ops {
     int (*quota)(bs_backend *b, bs_quota *out);
     /* Releases everything the backend owns (called closed). */
     void (*free)(bs_backend *b);
+
+    /* Optional batch slots (NULL: the wrappers run operations one by one).
+     * window: requests the backend likes in flight. batch: as
+     * bs_backend_batch, ops already validated, window >= 1. submit/flush:
+     * as bs_backend_submit / bs_backend_flush. */
+    size_t (*window)(bs_backend *b);
+    int (*batch)(bs_backend *b, const bs_op *ops, size_t n, size_t window, bs_op_cb cb,
+                 void *ctx);
+    int (*submit)(bs_backend *b, const bs_op *op);
+    int (*flush)(bs_backend *b, size_t *failed);
 } bs_backend_ops;
 
 /* Base of every backend: embed as the first member of the implementation. */
 struct bs_backend {
     const bs_backend_ops *ops;
     bool opened;
+    /* Errors of submitted operations on backends without submit/flush slots,
+     * kept for bs_backend_flush. */
+    size_t parked_failed;
+    int parked_rc;
+    char parked_msg[256];
 };
 
 /* Base of every list iterator: embed as the first member. next returns 1 with

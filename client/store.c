@@ -15,38 +15,11 @@
 #include "common/names.h"
 #include "common/nesting.h"
 
-/* Store operations that have stats. */
-enum { OP_INFO, OP_LOAD, OP_STORE, OP_DELETE, OP_MOVE, OP_LIST, OP_HASH, OP_COUNT };
-
-/* Levels above this are refused by create_levels: 256^4 directories. */
-#define PRECREATE_LEVEL_MAX 3
-
-typedef struct ns_entry {
-    char *prefix;
-    size_t len;
-    int levels[BS_STORE_LEVELS_MAX];
-    size_t nlevels;
-} ns_entry;
-
-struct bs_store {
-    pthread_mutex_t mu;
-    bs_backend *b;
-    ns_entry *ns; /* longest prefix first */
-    size_t n_ns;
-    uint64_t generation; /* bumped on close: stale list iterators notice */
-    uint64_t latency_ns;
-    double bandwidth; /* bytes per second, 0 = unlimited */
-    /* counters (ns for times) */
-    uint64_t calls[OP_COUNT];
-    uint64_t time_ns[OP_COUNT];
-    uint64_t load_volume, store_volume;
-    uint64_t be_load_calls, be_store_calls, be_delete_calls;
-    uint64_t be_load_volume, be_store_volume;
-};
+#include "client/store_internal.h"
 
 /* ---- time ---------------------------------------------------------------- */
 
-static uint64_t now_ns(void)
+uint64_t bs__store_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -65,20 +38,25 @@ static void sleep_until(uint64_t deadline)
 /* The emulator, as Python's _backend_call: a backend call that started at
  * start and moved volume bytes should have taken latency + volume/bandwidth;
  * sleep for whatever of that the real call did not already take. */
-static void emulate(const bs_store *s, uint64_t start, uint64_t volume)
+void bs__store_emulate(const bs_store *s, uint64_t start, uint64_t volume)
+{
+    bs__store_emulate_calls(s, start, 1, volume);
+}
+
+void bs__store_emulate_calls(const bs_store *s, uint64_t start, uint64_t calls, uint64_t volume)
 {
     if (!s->latency_ns && s->bandwidth <= 0) return;
-    double emulated = (double)s->latency_ns;
+    double emulated = (double)s->latency_ns * (double)calls;
     if (s->bandwidth > 0) emulated += (double)volume / s->bandwidth * 1e9;
     uint64_t deadline = start + (uint64_t)emulated;
-    if (now_ns() < deadline) sleep_until(deadline);
+    if (bs__store_now_ns() < deadline) sleep_until(deadline);
 }
 
 /* A successful Store call of kind op that began at start. */
-static void count(bs_store *s, int op, uint64_t start)
+void bs__store_count(bs_store *s, int op, uint64_t start)
 {
     s->calls[op]++;
-    s->time_ns[op] += now_ns() - start;
+    s->time_ns[op] += bs__store_now_ns() - start;
 }
 
 static double env_number(const char *name)
@@ -271,7 +249,7 @@ static int check_name(const bs_store *s, const char *name, const ns_entry **ns)
 
 /* Python's find: one level -> nest directly; several -> probe each with info,
  * first hit wins, else the last level. */
-static int find_locked(bs_store *s, const char *name, bool deleted, char out[BS_NAME_BUF])
+int bs__store_find_locked(bs_store *s, const char *name, bool deleted, char out[BS_NAME_BUF])
 {
     out[0] = '\0';
     const ns_entry *ns;
@@ -289,7 +267,7 @@ static int find_locked(bs_store *s, const char *name, bool deleted, char out[BS_
 }
 
 /* Backend said "not found" about a nested name: say it about the Store name. */
-static int not_found(int rc, const char *name, bool deleted)
+int bs__store_not_found(int rc, const char *name, bool deleted)
 {
     if (rc != BS_ERR_NOT_FOUND) return rc;
     return bs__error_set(BS_ERR_NOT_FOUND, "%s%s", name, deleted ? " (soft-deleted)" : "");
@@ -388,7 +366,12 @@ int bs_store_open(bs_store *s)
 int bs_store_close(bs_store *s)
 {
     pthread_mutex_lock(&s->mu);
+    /* fire-and-forget operations finish (and report) before the close */
+    int frc = bs_backend_is_open(s->b) ? bs_backend_flush(s->b, NULL) : 0;
+    char fmsg[512];
+    snprintf(fmsg, sizeof fmsg, "%s", bs_error_message());
     int rc = bs_backend_close(s->b);
+    if (!rc && frc) rc = bs__error_set_raw(frc, 0, fmsg);
     s->generation++;
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -407,7 +390,7 @@ bool bs_store_is_open(bs_store *s)
 int bs_store_find(bs_store *s, const char *name, bool deleted, char out[BS_NAME_BUF])
 {
     pthread_mutex_lock(&s->mu);
-    int rc = find_locked(s, name, deleted, out);
+    int rc = bs__store_find_locked(s, name, deleted, out);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -416,14 +399,14 @@ int bs_store_info(bs_store *s, const char *name, bool deleted, bs_item_info *out
 {
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&s->mu);
-    uint64_t start = now_ns();
+    uint64_t start = bs__store_now_ns();
     char nested[BS_NAME_BUF];
-    int rc = find_locked(s, name, deleted, nested);
+    int rc = bs__store_find_locked(s, name, deleted, nested);
     if (!rc) rc = bs_backend_info(s->b, nested, out);
     if (!rc) {
         key_of(out->name, sizeof out->name, nested, deleted);
-        emulate(s, start, 0);
-        count(s, OP_INFO, start);
+        bs__store_emulate(s, start, 0);
+        bs__store_count(s, OP_INFO, start);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -435,18 +418,18 @@ int bs_store_load(bs_store *s, const char *name, int64_t offset, int64_t size, b
     *out = NULL;
     *out_len = 0;
     pthread_mutex_lock(&s->mu);
-    uint64_t start = now_ns();
+    uint64_t start = bs__store_now_ns();
     char nested[BS_NAME_BUF];
-    int rc = find_locked(s, name, deleted, nested);
+    int rc = bs__store_find_locked(s, name, deleted, nested);
     if (!rc) {
-        uint64_t t0 = now_ns();
+        uint64_t t0 = bs__store_now_ns();
         s->be_load_calls++;
-        rc = not_found(bs_backend_load(s->b, nested, offset, size, out, out_len), name, deleted);
+        rc = bs__store_not_found(bs_backend_load(s->b, nested, offset, size, out, out_len), name, deleted);
         if (!rc) {
             s->be_load_volume += *out_len;
-            emulate(s, t0, *out_len);
+            bs__store_emulate(s, t0, *out_len);
             s->load_volume += *out_len;
-            count(s, OP_LOAD, start);
+            bs__store_count(s, OP_LOAD, start);
         }
     }
     pthread_mutex_unlock(&s->mu);
@@ -457,18 +440,18 @@ int bs_store_store(bs_store *s, const char *name, const void *data, size_t len)
 {
     if (!data && len) return bs__error_set(BS_ERR_INVALID, "NULL data for %s", name);
     pthread_mutex_lock(&s->mu);
-    uint64_t start = now_ns();
+    uint64_t start = bs__store_now_ns();
     char nested[BS_NAME_BUF];
-    int rc = find_locked(s, name, false, nested);
+    int rc = bs__store_find_locked(s, name, false, nested);
     if (!rc) {
-        uint64_t t0 = now_ns();
+        uint64_t t0 = bs__store_now_ns();
         s->be_store_calls++;
         rc = bs_backend_store(s->b, nested, data, len);
         if (!rc) {
             s->be_store_volume += len;
-            emulate(s, t0, len);
+            bs__store_emulate(s, t0, len);
             s->store_volume += len;
-            count(s, OP_STORE, start);
+            bs__store_count(s, OP_STORE, start);
         }
     }
     pthread_mutex_unlock(&s->mu);
@@ -478,16 +461,16 @@ int bs_store_store(bs_store *s, const char *name, const void *data, size_t len)
 int bs_store_delete(bs_store *s, const char *name, bool deleted)
 {
     pthread_mutex_lock(&s->mu);
-    uint64_t start = now_ns();
+    uint64_t start = bs__store_now_ns();
     char nested[BS_NAME_BUF];
-    int rc = find_locked(s, name, deleted, nested);
+    int rc = bs__store_find_locked(s, name, deleted, nested);
     if (!rc) {
-        uint64_t t0 = now_ns();
+        uint64_t t0 = bs__store_now_ns();
         s->be_delete_calls++;
-        rc = not_found(bs_backend_delete(s->b, nested), name, deleted);
+        rc = bs__store_not_found(bs_backend_delete(s->b, nested), name, deleted);
         if (!rc) {
-            emulate(s, t0, 0);
-            count(s, OP_DELETE, start);
+            bs__store_emulate(s, t0, 0);
+            bs__store_count(s, OP_DELETE, start);
         }
     }
     pthread_mutex_unlock(&s->mu);
@@ -495,7 +478,7 @@ int bs_store_delete(bs_store *s, const char *name, bool deleted)
 }
 
 /* Source and target backend names of a move (Python's Store.move). */
-static int move_names(bs_store *s, const char *name, const char *new_name, bs_move_mode mode,
+int bs__store_move_names(bs_store *s, const char *name, const char *new_name, bs_move_mode mode,
                       bool deleted, char cur[BS_NAME_BUF], char dst[BS_NAME_BUF],
                       bool *src_deleted)
 {
@@ -504,19 +487,19 @@ static int move_names(bs_store *s, const char *name, const char *new_name, bs_mo
     switch (mode) {
     case BS_MOVE_SOFT_DELETE:
         *src_deleted = false;
-        if ((rc = find_locked(s, name, false, cur))) return rc;
+        if ((rc = bs__store_find_locked(s, name, false, cur))) return rc;
         if (strlen(cur) + dl >= BS_NAME_BUF)
             return bs__error_set(BS_ERR_INVALID, "name too long to soft-delete: %s", name);
         snprintf(dst, BS_NAME_BUF, "%s%s", cur, BS_DEL_SUFFIX);
         return 0;
     case BS_MOVE_UNDELETE:
         *src_deleted = true;
-        if ((rc = find_locked(s, name, true, cur))) return rc;
+        if ((rc = bs__store_find_locked(s, name, true, cur))) return rc;
         snprintf(dst, BS_NAME_BUF, "%.*s", (int)(strlen(cur) - dl), cur);
         return 0;
     case BS_MOVE_CHANGE_LEVEL: {
         *src_deleted = deleted;
-        if ((rc = find_locked(s, name, deleted, cur))) return rc;
+        if ((rc = bs__store_find_locked(s, name, deleted, cur))) return rc;
         const ns_entry *ns = ns_for(s, name); /* checked by find */
         return bs__nest(dst, BS_NAME_BUF, name, ns->levels[ns->nlevels - 1],
                         deleted ? BS_DEL_SUFFIX : NULL);
@@ -525,8 +508,8 @@ static int move_names(bs_store *s, const char *name, const char *new_name, bs_mo
         *src_deleted = deleted;
         if (!new_name || !*new_name)
             return bs__error_set(BS_ERR_INVALID, "rename of %s needs a new name", name);
-        if ((rc = find_locked(s, name, deleted, cur))) return rc;
-        return find_locked(s, new_name, deleted, dst);
+        if ((rc = bs__store_find_locked(s, name, deleted, cur))) return rc;
+        return bs__store_find_locked(s, new_name, deleted, dst);
     }
     return bs__error_set(BS_ERR_INVALID, "unknown move mode %d", (int)mode);
 }
@@ -535,16 +518,16 @@ int bs_store_move(bs_store *s, const char *name, const char *new_name, bs_move_m
                   bool deleted)
 {
     pthread_mutex_lock(&s->mu);
-    uint64_t start = now_ns();
+    uint64_t start = bs__store_now_ns();
     char cur[BS_NAME_BUF], dst[BS_NAME_BUF];
     bool src_deleted = false;
-    int rc = move_names(s, name, new_name, mode, deleted, cur, dst, &src_deleted);
+    int rc = bs__store_move_names(s, name, new_name, mode, deleted, cur, dst, &src_deleted);
     if (!rc) {
-        uint64_t t0 = now_ns();
-        rc = not_found(bs_backend_move(s->b, cur, dst), name, src_deleted);
+        uint64_t t0 = bs__store_now_ns();
+        rc = bs__store_not_found(bs_backend_move(s->b, cur, dst), name, src_deleted);
         if (!rc) {
-            emulate(s, t0, 0);
-            count(s, OP_MOVE, start);
+            bs__store_emulate(s, t0, 0);
+            bs__store_count(s, OP_MOVE, start);
         }
     }
     pthread_mutex_unlock(&s->mu);
@@ -556,15 +539,15 @@ int bs_store_hash(bs_store *s, const char *name, bs_hash_alg alg, bool deleted,
 {
     hex[0] = '\0';
     pthread_mutex_lock(&s->mu);
-    uint64_t start = now_ns();
+    uint64_t start = bs__store_now_ns();
     char nested[BS_NAME_BUF];
-    int rc = find_locked(s, name, deleted, nested);
+    int rc = bs__store_find_locked(s, name, deleted, nested);
     if (!rc) {
-        uint64_t t0 = now_ns();
-        rc = not_found(bs_backend_hash(s->b, nested, alg, hex), name, deleted);
+        uint64_t t0 = bs__store_now_ns();
+        rc = bs__store_not_found(bs_backend_hash(s->b, nested, alg, hex), name, deleted);
         if (!rc) {
-            emulate(s, t0, 0);
-            count(s, OP_HASH, start);
+            bs__store_emulate(s, t0, 0);
+            bs__store_count(s, OP_HASH, start);
         }
     }
     pthread_mutex_unlock(&s->mu);
@@ -609,13 +592,13 @@ int bs_store_defrag(bs_store *s, const char *ns, const bs_store_block *src, size
             break;
         }
         snprintf(full, sizeof full, "%s%s", prefix, src[i].name);
-        rc = find_locked(s, full, deleted, names[i]);
+        rc = bs__store_find_locked(s, full, deleted, names[i]);
         mapped[i] = (bs_defrag_source){names[i], src[i].offset, src[i].size};
     }
     char nested_target[BS_NAME_BUF];
     if (!rc && target) {
         snprintf(full, sizeof full, "%s%s", prefix, target);
-        rc = find_locked(s, full, deleted, nested_target);
+        rc = bs__store_find_locked(s, full, deleted, nested_target);
     }
     int levels = 0;
     if (!rc && plen) {
@@ -673,10 +656,10 @@ static int push_dir(bs_store_list_iter *it, const char *dir)
         it->cap = cap;
     }
     list_frame *f = &it->stack[it->depth];
-    uint64_t t0 = now_ns();
+    uint64_t t0 = bs__store_now_ns();
     int rc = bs_backend_list_begin(s->b, dir, &f->it);
-    if (s->latency_ns) sleep_until(now_ns() + s->latency_ns);
-    s->time_ns[OP_LIST] += now_ns() - t0;
+    if (s->latency_ns) sleep_until(bs__store_now_ns() + s->latency_ns);
+    s->time_ns[OP_LIST] += bs__store_now_ns() - t0;
     if (rc) return rc;
     snprintf(f->dir, sizeof f->dir, "%s", dir);
     it->depth++;
@@ -733,9 +716,9 @@ static int list_step(bs_store_list_iter *it, bs_item_info *out)
                              *it->ns ? it->ns : "(root)");
     while (it->depth) {
         list_frame *f = &it->stack[it->depth - 1];
-        uint64_t t0 = now_ns();
+        uint64_t t0 = bs__store_now_ns();
         int rc = bs_backend_list_next(f->it, out);
-        s->time_ns[OP_LIST] += now_ns() - t0;
+        s->time_ns[OP_LIST] += bs__store_now_ns() - t0;
         if (rc < 0) return rc;
         if (rc == 0) {
             pop_dir(it);

@@ -167,6 +167,76 @@ int bs_backend_defrag(bs_backend *b, const bs_defrag_source *src, size_t n,
  * Errors: MUST_BE_OPEN, IO. */
 int bs_backend_quota(bs_backend *b, bs_quota *out);
 
+/* ---- Many operations at once ------------------------------------------
+ * A batch keeps up to `window` requests in flight on backends that can
+ * (the remote backend pipelines them over one connection); local backends
+ * run them one after another. Each operation has its own result: one
+ * missing item does not fail the others. */
+
+typedef enum bs_op_kind {
+    BS_OP_INFO = 1,
+    BS_OP_LOAD = 2,
+    BS_OP_STORE = 3,
+    BS_OP_DELETE = 4,
+    BS_OP_MOVE = 5,
+} bs_op_kind;
+
+/* One operation of a batch. Pointers are borrowed: they must stay valid
+ * until the operation's callback has run (for bs_backend_submit: until it
+ * returns). */
+typedef struct bs_op {
+    bs_op_kind kind;
+    const char *name;
+    const char *dst;    /* MOVE: target name */
+    int64_t offset;     /* LOAD: as bs_backend_load */
+    int64_t size;       /* LOAD: BS_SIZE_ALL or >= 0 */
+    const void *data;   /* STORE */
+    size_t len;         /* STORE */
+} bs_op;
+
+/* What one operation gave. data (LOAD) is owned by borgstore and freed
+ * after the callback returns, unless the callback takes it: set data to
+ * NULL and release it later with bs_free. */
+typedef struct bs_op_result {
+    int rc;               /* 0 or a negative BS_ERR_* code */
+    const char *message;  /* rc != 0: the error message (valid during the callback) */
+    bs_item_info info;    /* INFO */
+    uint8_t *data;        /* LOAD */
+    size_t len;           /* LOAD */
+} bs_op_result;
+
+/* Called once per operation, in completion order (which may differ from
+ * submission order), with its index in the ops array. Return 0 to go on,
+ * non-zero to stop the batch (operations already sent still complete; their
+ * callbacks are not called). */
+typedef int (*bs_op_cb)(void *ctx, size_t index, bs_op_result *res);
+
+/* Requests the backend would like in flight at once (1 for local ones). */
+size_t bs_backend_window(bs_backend *b);
+
+/* Runs ops[0..n) with up to window (0: bs_backend_window) in flight and
+ * reports each through cb. Returns 0 when every operation was attempted and
+ * reported (each may have failed on its own), BS_ERR_INVALID for a bad
+ * argument (before anything ran), the callback's non-zero value converted
+ * to BS_ERR_INVALID when it stopped the batch, or an error that ended the
+ * whole batch (MUST_BE_OPEN, CONNECTION after retries, NOMEM); then some
+ * operations may not have been reported. */
+int bs_backend_batch(bs_backend *b, const bs_op *ops, size_t n, size_t window, bs_op_cb cb,
+                     void *ctx);
+
+/* Fire and forget: starts a STORE, DELETE or MOVE and returns once it is on
+ * its way (the value was handed to the transport or written). Its error, if
+ * any, is kept and reported by the next bs_backend_flush (as borg does for
+ * async put/delete). Requests are executed in the order they were made, so
+ * a later load sees an earlier store. Returns 0, or an error about the
+ * request itself (INVALID, MUST_BE_OPEN) or the connection. */
+int bs_backend_submit(bs_backend *b, const bs_op *op);
+
+/* Waits until every submitted operation finished. Returns 0 when all
+ * succeeded, else the code of the first that failed (with its message) and
+ * how many failed in *failed (may be NULL). */
+int bs_backend_flush(bs_backend *b, size_t *failed);
+
 /* Frees memory returned by borgstore (loads). Accepts NULL. */
 void bs_free(void *p);
 

@@ -278,13 +278,60 @@ int bs_store_stats_format(char **out, const bs_store_stats *st, bs_stats_format 
  * a listing sleeps once per backend directory listing, not per item. */
 void bs_store_set_emulation(bs_store *s, double latency_us, double bandwidth_bps);
 
-/* Room for batches (issue 5): operations over many names (load, info, store,
- * delete, soft delete/undelete) will be added as bs_store_batch_* functions
- * taking an array of per-item requests and filling per-item results, so one
- * missing item does not fail the others. They take the mutex once per window
- * of requests, count every item in the stats above exactly as the single
- * calls do (per-item *_calls and volumes, time per batch) and apply the
- * emulated latency once per window. Nothing above changes for them. */
+/* ---- Many items at once ----------------------------------------------------
+ * Batches run one kind of operation over many names, keeping up to `window`
+ * requests in flight on backends that pipeline (the remote backend; 0 means
+ * the window the backend advertises, 1 is one at a time). Each item gets its
+ * own result through cb(ctx, index, res) in completion order (index into
+ * names): one missing item does not fail the others. Items are counted in
+ * the stats exactly as the single calls count them; the emulated latency is
+ * applied once per window of requests. The store's mutex is held while a
+ * batch runs (operations stay serialized). Memory stays bounded by the
+ * window, not by n: load results are handed to cb one by one (see
+ * bs_op_result for how cb may keep a value).
+ *
+ * Returns 0 when every item was attempted and reported; BS_ERR_INVALID for
+ * bad arguments (nothing ran) or when cb stopped the batch (non-zero
+ * return); or an error that ended the batch (MUST_BE_OPEN, CONNECTION, ...).
+ * cb may be NULL for store/delete/move batches: then the return value is
+ * the first item's error (all items are still attempted). */
+
+/* Loads offset/size (as bs_store_load) of each names[i]. */
+int bs_store_load_many(bs_store *s, const char *const *names, size_t n, int64_t offset,
+                       int64_t size, bool deleted, size_t window, bs_op_cb cb, void *ctx);
+
+/* Info of each names[i]; res->info.name is the key (as bs_store_info). */
+int bs_store_info_many(bs_store *s, const char *const *names, size_t n, bool deleted,
+                       size_t window, bs_op_cb cb, void *ctx);
+
+/* Stores values[i] (lens[i] bytes) as names[i]. Values are read from the
+ * caller's buffers (not copied) and must stay valid until the call returns. */
+int bs_store_store_many(bs_store *s, const char *const *names, const void *const *values,
+                        const size_t *lens, size_t n, size_t window, bs_op_cb cb, void *ctx);
+
+/* Deletes each names[i] (the soft-deleted ones when deleted). */
+int bs_store_delete_many(bs_store *s, const char *const *names, size_t n, bool deleted,
+                         size_t window, bs_op_cb cb, void *ctx);
+
+/* Moves each names[i] as mode says: BS_MOVE_SOFT_DELETE, BS_MOVE_UNDELETE or
+ * BS_MOVE_CHANGE_LEVEL (BS_MOVE_RENAME needs two names: use bs_store_move). */
+int bs_store_move_many(bs_store *s, const char *const *names, size_t n, bs_move_mode mode,
+                       bool deleted, size_t window, bs_op_cb cb, void *ctx);
+
+/* Fire and forget (as borg's async put/delete): the operation is sent (the
+ * value handed to the transport, so data may be reused when this returns)
+ * and its outcome is collected later. Errors of such operations are reported
+ * by bs_store_flush, which waits for all of them. Operations run in the
+ * order they were made, so a later load sees an earlier async store.
+ * Returns 0, or an error about the request itself (INVALID, MUST_BE_OPEN) or
+ * the connection. */
+int bs_store_store_async(bs_store *s, const char *name, const void *data, size_t len);
+int bs_store_delete_async(bs_store *s, const char *name, bool deleted);
+
+/* Waits for every fire-and-forget operation. Returns 0, or the first
+ * failure's code (message names the item) with the number of failures in
+ * *failed (may be NULL). bs_store_close flushes too. */
+int bs_store_flush(bs_store *s, size_t *failed);
 
 #ifdef __cplusplus
 }
