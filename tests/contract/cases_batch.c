@@ -1,6 +1,7 @@
 /* Contract cases for batches and fire-and-forget operations: the same
  * per-item results whether a backend pipelines (remote) or runs them one by
  * one (local). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
