@@ -16,6 +16,10 @@ typedef struct bench {
     long errors;
     char (*names)[BS_NAME_BUF]; /* data/<sha256> of each small value */
     uint8_t *values;            /* n * size bytes */
+    const char **name_ptrs;     /* the batch API's views of the above */
+    const void **value_ptrs;
+    size_t *lens;
+    size_t cur_load_size;       /* bytes a load of the current phase returns */
 } bench;
 
 static double now(void)
@@ -88,18 +92,53 @@ static void run_sequential(bench *b, phase_kind k)
     }
 }
 
-#ifdef BS_HAVE_BATCH
-#include "bench/workload_batch.inc"
-#endif
+/* Checks each loaded value in completion order. */
+static int on_loaded(void *ctx, size_t index, bs_op_result *res)
+{
+    bench *b = ctx;
+    if (res->rc) fail(b, "load", b->names[index], res->rc);
+    else check_load(b, index, res->data, res->len, b->cur_load_size);
+    return 0;
+}
+
+static int on_info(void *ctx, size_t index, bs_op_result *res)
+{
+    bench *b = ctx;
+    if (res->rc) fail(b, "info", b->names[index], res->rc);
+    else if (!res->info.exists || res->info.size != b->p->size) fail(b, "info", b->names[index], BS_ERR_IO);
+    return 0;
+}
+
+static int on_done(void *ctx, size_t index, bs_op_result *res)
+{
+    bench *b = ctx;
+    if (res->rc) fail(b, "op", b->names[index], res->rc);
+    return 0;
+}
+
+static void run_batch(bench *b, phase_kind k)
+{
+    const size_t n = b->p->n, w = b->p->window;
+    int rc = 0;
+    switch (k) {
+    case PH_STORE: rc = bs_store_store_many(b->store, b->name_ptrs, b->value_ptrs, b->lens, n, w, on_done, b); break;
+    case PH_INFO: rc = bs_store_info_many(b->store, b->name_ptrs, n, false, w, on_info, b); break;
+    case PH_LOAD:
+    case PH_LOAD64:
+        b->cur_load_size = k == PH_LOAD ? b->p->size : 64;
+        rc = bs_store_load_many(b->store, b->name_ptrs, n, 0, k == PH_LOAD ? BS_SIZE_ALL : 64, false, w, on_loaded, b);
+        break;
+    case PH_SOFTDEL: rc = bs_store_move_many(b->store, b->name_ptrs, n, BS_MOVE_SOFT_DELETE, false, w, on_done, b); break;
+    case PH_DELETE: rc = bs_store_delete_many(b->store, b->name_ptrs, n, true, w, on_done, b); break;
+    }
+    if (rc) fail(b, "batch", NULL, rc);
+}
 
 static void small_phase(bench *b, const char *label, phase_kind k, bool payload)
 {
     double t = now();
-#ifdef BS_HAVE_BATCH
     if (b->p->window != 1) run_batch(b, k);
-    else
-#endif
-        run_sequential(b, k);
+    else run_sequential(b, k);
     double bytes = 0;
     if (payload) bytes = (double)b->p->n * (k == PH_LOAD64 ? 64 : b->p->size);
     report(b, label, b->p->n, now() - t, bytes);
@@ -175,7 +214,10 @@ long bs_bench_run(const bs_bench_params *p, FILE *out)
     bs_store_config cfg = {.namespaces = ns, .n_namespaces = 2};
     b.names = calloc(p->n ? p->n : 1, sizeof *b.names);
     b.values = malloc(p->n * p->size + 1);
-    if (!b.names || !b.values) {
+    b.name_ptrs = calloc(p->n ? p->n : 1, sizeof *b.name_ptrs);
+    b.value_ptrs = calloc(p->n ? p->n : 1, sizeof *b.value_ptrs);
+    b.lens = calloc(p->n ? p->n : 1, sizeof *b.lens);
+    if (!b.names || !b.values || !b.name_ptrs || !b.value_ptrs || !b.lens) {
         fprintf(stderr, "borgstore-bench: out of memory\n");
         return 1;
     }
@@ -184,6 +226,9 @@ long bs_bench_run(const bs_bench_params *p, FILE *out)
         fill(b.values + i * p->size, p->size, i);
         bs_hash_hex(BS_HASH_SHA256, b.values + i * p->size, p->size, hex);
         snprintf(b.names[i], BS_NAME_BUF, "data/%.64s", hex);
+        b.name_ptrs[i] = b.names[i];
+        b.value_ptrs[i] = b.values + i * p->size;
+        b.lens[i] = p->size;
     }
     int rc = bs_store_new(&b.store, p->url, &cfg);
     if (rc) {
@@ -220,5 +265,8 @@ out:
     bs_store_free(b.store);
     free(b.names);
     free(b.values);
+    free(b.name_ptrs);
+    free(b.value_ptrs);
+    free(b.lens);
     return b.errors;
 }
