@@ -10,6 +10,8 @@ typedef struct registry_entry {
 
 static const registry_entry registry[] = {
     {"file://", bs__posixfs_new},
+    {"serve://", bs__remote_new},
+    {"ssh://", bs__remote_new},
 };
 
 bs_backend_ctor bs__backend_ctor_for(const char *url)

@@ -1,0 +1,613 @@
+/* The remote backend: serve:///abs/path (borgstore-serve spawned locally on
+ * pipes) and ssh://[user@]host[:port]/path (over libssh, or BORGSTORE_RSH).
+ * Every backend slot is one RPC; a lost connection is reconnected (bounded
+ * tries with a pause) and operations that are safe to repeat are retried,
+ * a repeated delete/move/rmdir finding nothing counting as done. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backends/backend.h"
+#include "client/remote/rpc.h"
+#include "client/transport.h"
+#include "common/error.h"
+#include "common/url.h"
+#include "proto/cmdline.h"
+
+#define DEFAULT_TRIES 3
+#define DEFAULT_DELAY_MS 5000
+#define DEFAULT_TIMEOUT_MS 120000
+#define DEFAULT_IDLE_MS 60000
+
+typedef struct remote {
+    bs_backend base;
+    bool ssh;
+    char *path;         /* as sent to the server: absolute, or relative (ssh) */
+    char *user, *host;
+    int port;
+    char *ssh_config;
+    char *permissions;  /* passed on the server command line (a forced command wins) */
+    uint64_t quota;
+    bs__rpc *rpc;
+    uint64_t gen;       /* bumped per connection (list cursors belong to one) */
+    bool want_open;     /* the store is open: reopen it after a reconnect */
+    bool ever_connected;
+    int tries, delay_ms, timeout_ms, idle_ms, log_level;
+    int64_t last_used;
+} remote;
+
+static remote *R(bs_backend *b) { return (remote *)b; }
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Seconds (fractions allowed) from the environment, in ms. */
+static int env_ms(const char *name, int def)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) return def;
+    char *end;
+    double d = strtod(v, &end);
+    if (*end || d < 0 || d > 86400) return def;
+    return (int)(d * 1000);
+}
+
+static int env_int(const char *name, int def, int lo, int hi)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) return def;
+    char *end;
+    long n = strtol(v, &end, 10);
+    return *end || n < lo || n > hi ? def : (int)n;
+}
+
+static const char *level_name(int level)
+{
+    return level >= BS_LOG_CRITICAL ? "critical" : level >= BS_LOG_ERROR ? "error"
+         : level >= BS_LOG_WARNING ? "warning" : level >= BS_LOG_INFO ? "info" : "debug";
+}
+
+static void remote_log(void *ctx, int level, const char *msg)
+{
+    remote *rb = ctx;
+    if (level >= rb->log_level) fprintf(stderr, "borgstore-serve: %s: %s\n", level_name(level), msg);
+}
+
+/* ---- connecting ------------------------------------------------------------ */
+
+/* Ends a (broken) connection, keeping this thread's error as it was. */
+static void drop(remote *rb)
+{
+    if (!rb->rpc) return;
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", bs_error_message());
+    int saved = bs_error_errno();
+    bs__rpc_free(rb->rpc);
+    rb->rpc = NULL;
+    bs__error_set_raw(BS_ERR_CONNECTION, saved, msg);
+}
+
+/* Appends s to a shell command line, single-quoted. */
+static void shell_quote(char *out, size_t cap, const char *s)
+{
+    size_t o = strlen(out);
+    if (o + 2 < cap) out[o++] = '\'';
+    for (; *s && o + 5 < cap; s++) {
+        if (*s == '\'') {
+            memcpy(out + o, "'\\''", 4);
+            o += 4;
+        } else {
+            out[o++] = *s;
+        }
+    }
+    if (o + 1 < cap) out[o++] = '\'';
+    out[o] = '\0';
+}
+
+/* The remote command: BORGSTORE_REMOTE_PATH (default borgstore-serve), plus
+ * permissions / quota from the backend config. */
+static int command_words(remote *rb, char ***argv, size_t *argc)
+{
+    const char *rp = getenv("BORGSTORE_REMOTE_PATH");
+    if (!rp || !*rp) rp = "borgstore-serve";
+    int rc = bs__split_words(argv, argc, rp);
+    if (rc) return rc;
+    if (!*argc) {
+        bs__argv_free(*argv);
+        return bs__error_set(BS_ERR_INVALID, "BORGSTORE_REMOTE_PATH is empty");
+    }
+    char quota[32];
+    snprintf(quota, sizeof quota, "%llu", (unsigned long long)rb->quota);
+    const char *extra[4];
+    size_t n = 0;
+    if (rb->permissions) {
+        extra[n++] = "--permissions";
+        extra[n++] = rb->permissions;
+    }
+    if (rb->quota) {
+        extra[n++] = "--quota";
+        extra[n++] = quota;
+    }
+    if (!n) return 0;
+    char **a = realloc(*argv, (*argc + n + 1) * sizeof *a);
+    if (!a) {
+        bs__argv_free(*argv);
+        return bs__error_set(BS_ERR_NOMEM, NULL);
+    }
+    *argv = a;
+    for (size_t i = 0; i < n; i++) a[(*argc)++] = strdup(extra[i]);
+    a[*argc] = NULL;
+    for (size_t i = 0; i < *argc; i++)
+        if (!a[i]) return bs__error_set(BS_ERR_NOMEM, NULL);
+    return 0;
+}
+
+static int open_transport(remote *rb, bs_transport **t)
+{
+    char **cmd;
+    size_t ncmd;
+    int rc = command_words(rb, &cmd, &ncmd);
+    if (rc) return rc;
+    if (!rb->ssh) {
+        rc = bs__transport_spawn(t, cmd);
+        bs__argv_free(cmd);
+        return rc;
+    }
+    /* the remote side gets one command string, each word shell-quoted */
+    char remote_cmd[8192] = "";
+    for (size_t i = 0; i < ncmd; i++) {
+        if (i) strcat(remote_cmd, " ");
+        shell_quote(remote_cmd, sizeof remote_cmd, cmd[i]);
+    }
+    bs__argv_free(cmd);
+    const char *rsh = getenv("BORGSTORE_RSH");
+    if (!rsh || !*rsh) {
+        return bs__transport_ssh(t, rb->user, rb->host, rb->port, rb->ssh_config, remote_cmd);
+    }
+    /* BORGSTORE_RSH: split like a shell would, then [-p port] [user@]host command */
+    char **argv;
+    size_t argc;
+    if ((rc = bs__split_words(&argv, &argc, rsh))) return rc;
+    if (!argc) {
+        bs__argv_free(argv);
+        return bs__error_set(BS_ERR_INVALID, "BORGSTORE_RSH is empty");
+    }
+    char **a = realloc(argv, (argc + 5) * sizeof *a);
+    if (!a) {
+        bs__argv_free(argv);
+        return bs__error_set(BS_ERR_NOMEM, NULL);
+    }
+    char port[16], dest[1024];
+    snprintf(port, sizeof port, "%d", rb->port);
+    snprintf(dest, sizeof dest, "%s%s%s", rb->user ? rb->user : "", rb->user ? "@" : "", rb->host);
+    if (rb->port) {
+        a[argc++] = strdup("-p");
+        a[argc++] = strdup(port);
+    }
+    a[argc++] = strdup(dest);
+    a[argc++] = strdup(remote_cmd);
+    a[argc] = NULL;
+    rc = 0;
+    for (size_t i = 0; i < argc; i++)
+        if (!a[i]) rc = bs__error_set(BS_ERR_NOMEM, NULL);
+    if (!rc) rc = bs__transport_spawn(t, a);
+    bs__argv_free(a);
+    return rc;
+}
+
+/* One connection attempt; reopens the store when it was open. */
+static int connect_once(remote *rb)
+{
+    bs_transport *t;
+    int rc = open_transport(rb, &t);
+    if (rc) return rc;
+    bs__rpc_opts o = {.timeout_ms = rb->timeout_ms, .log_level = rb->log_level,
+                      .log = remote_log, .log_ctx = rb};
+    if ((rc = bs__rpc_connect(&rb->rpc, t, &o))) return rc;
+    rb->gen++;
+    rb->ever_connected = true;
+    rb->last_used = now_ms();
+    if (rb->want_open) {
+        bs__req req = {.method = BS_M_OPEN, .path = rb->path};
+        bs__reply rep;
+        rc = bs__rpc_call(rb->rpc, &req, &rep);
+        bs__reply_clear(&rep);
+        if (rc) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "reopening the store after a reconnect: %s", bs_error_message());
+            bs__rpc_free(rb->rpc);
+            rb->rpc = NULL;
+            return bs__error_set_raw(rc, 0, msg);
+        }
+    }
+    return 0;
+}
+
+static bool transient(int rc) { return rc == BS_ERR_CONNECTION || rc == BS_ERR_TIMEOUT; }
+
+static void pause_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* Runs req with reconnects and retries; the reply is valid on success.
+ * After a lost connection at most rb->tries reconnects are made, each after
+ * a pause; only methods marked BS_MF_RETRY are sent again. */
+static int call(remote *rb, const bs__req *req, bs__reply *rep)
+{
+    const bs__method_info *mi = bs__method_get(req->method);
+    bool repeated = false, integrity_retried = false;
+    int reconnects = 0, rc = 0;
+    memset(rep, 0, sizeof *rep);
+    for (;;) {
+        if (rb->rpc && !bs__rpc_broken(rb->rpc) && now_ms() - rb->last_used > rb->idle_ms) {
+            bs__req ping = {.method = BS_M_PING}; /* an idle link may have died quietly */
+            if ((rc = bs__rpc_call(rb->rpc, &ping, rep))) drop(rb);
+            bs__reply_clear(rep);
+        }
+        if (rb->rpc && bs__rpc_broken(rb->rpc)) { /* broke after its last call */
+            rc = bs__rpc_error(rb->rpc);
+            drop(rb);
+        }
+        if (!rb->rpc) {
+            if (rb->ever_connected) {
+                if (reconnects >= rb->tries) return rc ? rc : BS_ERR_CONNECTION;
+                reconnects++;
+                pause_ms(rb->delay_ms);
+            }
+            rc = connect_once(rb);
+            if (rc) {
+                if (!rb->ever_connected || !transient(rc)) return rc;
+                continue;
+            }
+        }
+        rc = bs__rpc_call(rb->rpc, req, rep);
+        rb->last_used = now_ms();
+        if (rc == 0) return 0;
+        if (bs__rpc_broken(rb->rpc)) {
+            drop(rb);
+            if (!(mi->flags & BS_MF_RETRY) || !transient(rc)) return rc;
+            repeated = true;
+            continue;
+        }
+        if (rc == BS_ERR_INTEGRITY && !integrity_retried &&
+            (req->method == BS_M_STORE || req->method == BS_M_LOAD)) {
+            integrity_retried = true; /* corrupted in transit: send / fetch once more */
+            bs__reply_clear(rep);
+            continue;
+        }
+        if (rc == BS_ERR_NOT_FOUND && repeated && (mi->flags & BS_MF_GONE_IS_DONE)) {
+            bs__reply_clear(rep); /* the lost first attempt did it */
+            bs__error_clear();
+            return 0;
+        }
+        return rc;
+    }
+}
+
+/* ---- backend slots ------------------------------------------------------- */
+
+static int simple(bs_backend *b, uint32_t method, const char *name)
+{
+    bs__req req = {.method = method, .name = name, .path = R(b)->path};
+    bs__reply rep;
+    int rc = call(R(b), &req, &rep);
+    bs__reply_clear(&rep);
+    return rc;
+}
+
+static int remote_create(bs_backend *b) { return simple(b, BS_M_CREATE, NULL); }
+static int remote_destroy(bs_backend *b) { return simple(b, BS_M_DESTROY, NULL); }
+
+static int remote_open(bs_backend *b)
+{
+    int rc = simple(b, BS_M_OPEN, NULL);
+    if (!rc) R(b)->want_open = true;
+    return rc;
+}
+
+static int remote_close(bs_backend *b)
+{
+    remote *rb = R(b);
+    rb->want_open = false;
+    if (!rb->rpc || bs__rpc_broken(rb->rpc)) return 0; /* nothing is open over there */
+    bs__req req = {.method = BS_M_CLOSE};
+    bs__reply rep;
+    int rc = bs__rpc_call(rb->rpc, &req, &rep);
+    bs__reply_clear(&rep);
+    if (rc && bs__rpc_broken(rb->rpc)) {
+        drop(rb);
+        return 0; /* the server's side closed with the connection */
+    }
+    return rc;
+}
+
+static int remote_mkdir(bs_backend *b, const char *name) { return simple(b, BS_M_MKDIR, name); }
+static int remote_rmdir(bs_backend *b, const char *name) { return simple(b, BS_M_RMDIR, name); }
+static int remote_delete(bs_backend *b, const char *name) { return simple(b, BS_M_DELETE, name); }
+
+static int remote_info(bs_backend *b, const char *name, bs_item_info *out)
+{
+    bs__req req = {.method = BS_M_INFO, .name = name};
+    bs__reply rep;
+    int rc = call(R(b), &req, &rep);
+    if (!rc) {
+        out->exists = rep.info.exists;
+        out->directory = rep.info.directory;
+        out->size = rep.info.size;
+        out->atime_ns = rep.info.atime_ns;
+    }
+    bs__reply_clear(&rep);
+    return rc;
+}
+
+static int remote_load(bs_backend *b, const char *name, int64_t offset, int64_t size,
+                       uint8_t **out, size_t *out_len)
+{
+    bs__req req = {.method = BS_M_LOAD, .name = name, .offset = offset, .size = size};
+    bs__reply rep;
+    int rc = call(R(b), &req, &rep);
+    if (!rc) {
+        *out = rep.value; /* the buffer the value landed in, handed over */
+        *out_len = rep.value_len;
+        rep.value = NULL;
+    }
+    bs__reply_clear(&rep);
+    return rc;
+}
+
+static int remote_store(bs_backend *b, const char *name, const void *data, size_t len)
+{
+    remote *rb = R(b);
+    if (rb->rpc && !bs__rpc_broken(rb->rpc) && len > bs__rpc_server(rb->rpc)->max_value)
+        return bs__error_set(BS_ERR_INVALID, "%s: %zu bytes exceed the server's value limit", name,
+                             len);
+    bs__req req = {.method = BS_M_STORE, .name = name, .data = data, .data_len = len,
+                   .has_data = true};
+    bs__reply rep;
+    int rc = call(rb, &req, &rep);
+    bs__reply_clear(&rep);
+    return rc;
+}
+
+static int remote_move(bs_backend *b, const char *cur, const char *dst)
+{
+    bs__req req = {.method = BS_M_MOVE, .name = cur, .dst = dst};
+    bs__reply rep;
+    int rc = call(R(b), &req, &rep);
+    bs__reply_clear(&rep);
+    return rc;
+}
+
+static int remote_hash(bs_backend *b, const char *name, bs_hash_alg alg,
+                       char hex[BS_HASH_HEX_SIZE])
+{
+    bs__req req = {.method = BS_M_HASH, .name = name, .alg = bs_hash_alg_name(alg)};
+    bs__reply rep;
+    int rc = call(R(b), &req, &rep);
+    if (!rc) memcpy(hex, rep.hex, BS_HASH_HEX_SIZE);
+    bs__reply_clear(&rep);
+    return rc;
+}
+
+static int remote_defrag(bs_backend *b, const bs_defrag_source *src, size_t n,
+                         const char *target, bs_hash_alg alg, const char *ns, int levels,
+                         char out_name[BS_NAME_BUF])
+{
+    remote *rb = R(b);
+    uint32_t max = rb->rpc && !bs__rpc_broken(rb->rpc) ? bs__rpc_server(rb->rpc)->max_defrag
+                                                         : BS_DEFRAG_MAX;
+    if (n > max) return bs__error_set(BS_ERR_INVALID, "%zu defrag blocks exceed the limit %u", n, max);
+    bs__req req = {.method = BS_M_DEFRAG, .sources = src, .n_sources = n, .target = target,
+                   .alg = bs_hash_alg_name(alg), .ns = ns && *ns ? ns : NULL,
+                   .levels = (uint32_t)levels};
+    bs__reply rep;
+    int rc = call(rb, &req, &rep);
+    if (!rc) memcpy(out_name, rep.name, BS_NAME_BUF);
+    bs__reply_clear(&rep);
+    return rc;
+}
+
+static int remote_quota(bs_backend *b, bs_quota *out)
+{
+    bs__req req = {.method = BS_M_QUOTA};
+    bs__reply rep;
+    int rc = call(R(b), &req, &rep);
+    if (!rc) *out = rep.quota;
+    bs__reply_clear(&rep);
+    return rc;
+}
+
+/* ---- listing ---------------------------------------------------------- */
+
+typedef struct rlist {
+    bs_list_iter base;
+    remote *rb;
+    char dir[BS_NAME_BUF];
+    bs_item_info *entries;
+    size_t n, pos;
+    bool more;
+    uint64_t cursor, gen;
+    char last[BS_NAME_BUF];
+} rlist;
+
+static void take_page(rlist *it, bs__reply *rep)
+{
+    free(it->entries);
+    it->entries = rep->entries;
+    it->n = rep->n_entries;
+    it->pos = 0;
+    it->more = rep->has_cursor;
+    it->cursor = rep->cursor;
+    it->gen = it->rb->gen;
+    rep->entries = NULL;
+}
+
+static int fetch_page(rlist *it)
+{
+    remote *rb = it->rb;
+    bs__reply rep;
+    int rc;
+    if (rb->rpc && !bs__rpc_broken(rb->rpc) && rb->gen == it->gen) {
+        bs__req req = {.method = BS_M_LIST_NEXT, .cursor = it->cursor};
+        rc = bs__rpc_call(rb->rpc, &req, &rep);
+        rb->last_used = now_ms();
+        if (!rc) {
+            take_page(it, &rep);
+            return 0;
+        }
+        bs__reply_clear(&rep);
+        if (bs__rpc_broken(rb->rpc)) drop(rb);
+        else if (rc != BS_ERR_INVALID) return rc; /* INVALID: cursor expired, resume below */
+    }
+    /* a new connection or an expired cursor: list again after the last name */
+    bs__req req = {.method = BS_M_LIST, .name = it->dir, .after = it->last[0] ? it->last : NULL};
+    rc = call(rb, &req, &rep);
+    if (!rc) take_page(it, &rep);
+    bs__reply_clear(&rep);
+    return rc;
+}
+
+static int rlist_next(bs_list_iter *bit, bs_item_info *out)
+{
+    rlist *it = (rlist *)bit;
+    while (it->pos >= it->n) {
+        if (!it->more) return 0;
+        int rc = fetch_page(it);
+        if (rc) return rc;
+    }
+    *out = it->entries[it->pos++];
+    memcpy(it->last, out->name, sizeof it->last);
+    return 1;
+}
+
+static void rlist_end(bs_list_iter *bit)
+{
+    rlist *it = (rlist *)bit;
+    remote *rb = it->rb;
+    if (it->more && rb->rpc && !bs__rpc_broken(rb->rpc) && rb->gen == it->gen) {
+        bs__req req = {.method = BS_M_LIST_END, .cursor = it->cursor};
+        uint32_t id;
+        if (!bs__rpc_submit(rb->rpc, &req, &id)) bs__rpc_discard(rb->rpc, id);
+        bs__rpc_take_deferred(rb->rpc);
+    }
+    free(it->entries);
+    free(it);
+}
+
+static int remote_list_begin(bs_backend *b, const char *name, bs_list_iter **out)
+{
+    rlist *it = calloc(1, sizeof *it);
+    if (!it) return bs__error_set(BS_ERR_NOMEM, NULL);
+    it->base.next = rlist_next;
+    it->base.end = rlist_end;
+    it->rb = R(b);
+    snprintf(it->dir, sizeof it->dir, "%s", name);
+    bs__req req = {.method = BS_M_LIST, .name = name};
+    bs__reply rep;
+    int rc = call(R(b), &req, &rep);
+    if (rc) {
+        bs__reply_clear(&rep);
+        free(it);
+        return rc;
+    }
+    take_page(it, &rep);
+    bs__reply_clear(&rep);
+    *out = &it->base;
+    return 0;
+}
+
+static void remote_free(bs_backend *b)
+{
+    remote *rb = R(b);
+    bs__rpc_free(rb->rpc);
+    free(rb->path);
+    free(rb->user);
+    free(rb->host);
+    free(rb->ssh_config);
+    free(rb->permissions);
+    free(rb);
+}
+
+static const bs_backend_ops remote_ops = {
+    .version = BS_BACKEND_OPS_VERSION,
+    .scheme = "remote",
+    .create = remote_create,
+    .destroy = remote_destroy,
+    .open = remote_open,
+    .close = remote_close,
+    .mkdir = remote_mkdir,
+    .rmdir = remote_rmdir,
+    .info = remote_info,
+    .load = remote_load,
+    .store = remote_store,
+    .delete = remote_delete,
+    .move = remote_move,
+    .list_begin = remote_list_begin,
+    .hash = remote_hash,
+    .defrag = remote_defrag,
+    .quota = remote_quota,
+    .free = remote_free,
+};
+
+int bs__remote_new(bs_backend **out, const char *url, const bs_backend_config *cfg)
+{
+    *out = NULL;
+    bs_url u;
+    int rc = bs__url_parse(&u, url);
+    if (rc) return rc;
+    bool ssh = !strcmp(u.scheme, "ssh");
+    if (!ssh && strcmp(u.scheme, "serve")) {
+        bs__url_clear(&u);
+        return bs__error_set(BS_ERR_URL_INVALID, "not a serve:// or ssh:// URL: %s", url);
+    }
+    if (ssh && (u.host[0] == '-' || (u.user && u.user[0] == '-'))) {
+        bs__url_clear(&u);
+        return bs__error_set(BS_ERR_URL_INVALID, "host or user may not start with '-': %s", url);
+    }
+    remote *rb = calloc(1, sizeof *rb);
+    if (!rb) {
+        bs__url_clear(&u);
+        return bs__error_set(BS_ERR_NOMEM, NULL);
+    }
+    rb->base.ops = &remote_ops;
+    rb->ssh = ssh;
+    rb->path = u.path;
+    rb->user = u.user;
+    rb->host = u.host;
+    rb->port = u.port;
+    u.path = u.user = u.host = NULL;
+    bs__url_clear(&u);
+    const char *sshcfg = cfg->ssh_config ? cfg->ssh_config : getenv("BORGSTORE_SSH_CONFIG");
+    if (sshcfg && *sshcfg) rb->ssh_config = strdup(sshcfg);
+    if (cfg->permissions && *cfg->permissions) rb->permissions = strdup(cfg->permissions);
+    rb->quota = cfg->quota;
+    rb->tries = env_int("BORGSTORE_RETRIES", DEFAULT_TRIES, 0, 100);
+    rb->delay_ms = env_ms("BORGSTORE_RETRY_DELAY", DEFAULT_DELAY_MS);
+    rb->timeout_ms = env_ms("BORGSTORE_TIMEOUT", DEFAULT_TIMEOUT_MS);
+    if (rb->timeout_ms <= 0) rb->timeout_ms = DEFAULT_TIMEOUT_MS;
+    rb->idle_ms = env_ms("BORGSTORE_PING_INTERVAL", DEFAULT_IDLE_MS);
+    const char *lvl = getenv("BORGSTORE_REMOTE_LOG_LEVEL");
+    rb->log_level = BS_LOG_WARNING;
+    if (lvl) {
+        static const struct { const char *n; int l; } names[] = {
+            {"debug", BS_LOG_DEBUG}, {"info", BS_LOG_INFO}, {"warning", BS_LOG_WARNING},
+            {"error", BS_LOG_ERROR}, {"critical", BS_LOG_CRITICAL}};
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            if (!strcmp(lvl, names[i].n)) rb->log_level = names[i].l;
+    }
+    if (!rb->path || (ssh && !rb->host)) {
+        remote_free(&rb->base);
+        return bs__error_set(BS_ERR_NOMEM, NULL);
+    }
+    *out = &rb->base;
+    return 0;
+}

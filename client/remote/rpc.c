@@ -1,0 +1,714 @@
+/* The RPC client core (see rpc.h): request slots indexed by id, the send
+ * path (headers into the output queue's arena, values borrowed from the
+ * caller), the receive path (frames matched to slots, load values landing
+ * in one buffer each and checked against their hash), and the pump that
+ * moves bytes both ways with a no-progress timeout. */
+#include "client/remote/rpc.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bs_config.h"
+#include "common/error.h"
+#include "proto/frame.h"
+#include "proto/limits.h"
+#include "proto/outq.h"
+
+#define HELLO_ID 1
+#define DEFAULT_TIMEOUT_MS 120000
+#define DEFAULT_MAX_VALUE (1ull << 30)
+#define BANNER_WAIT_MS 500  /* to collect what a shell printed instead of the magic */
+#define BANNER_MAX 2048
+#define WRITE_EARLY (64u * 1024) /* submit pushes bytes out once this much waits */
+#define REQ_OVERHEAD 256u    /* bytes a request counts for besides its value */
+
+enum { ST_FREE, ST_SENT, ST_RECEIVING, ST_DONE };
+enum { PH_PREAMBLE, PH_HELLO, PH_READY, PH_BROKEN };
+
+typedef struct slot {
+    uint32_t id;
+    uint8_t state;
+    bool discard;
+    uint32_t method;
+    int64_t want_size;  /* load: size asked for (BS_SIZE_ALL: any) */
+    uint64_t bytes;     /* counted in the byte window */
+    uint8_t hash[BS_VALUE_HASH_LEN];
+    uint64_t value_got;
+    char *errmsg;
+    bs__reply reply;
+} slot;
+
+struct bs__rpc {
+    bs_transport *t;
+    bs__rpc_opts o;
+    int phase;
+    int broken_rc;
+    char broken_msg[BS_MESSAGE_MAX];
+    bs__hello hello;
+    uint32_t peer_max_frame;
+    bs__inbuf in;
+    bs__outq out;
+    slot *slots;
+    uint32_t mask;
+    uint32_t next_id;
+    uint32_t window;
+    uint64_t window_bytes;
+    size_t inflight;
+    uint64_t inflight_bytes;
+    slot *receiving;
+    uint32_t *done;  /* ring of completed ids for bs__rpc_poll */
+    uint32_t done_head, done_tail;
+    int deferred_rc;
+    char deferred_msg[BS_MESSAGE_MAX];
+    int64_t last_progress;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void bs__reply_clear(bs__reply *r)
+{
+    free(r->value);
+    free(r->entries);
+    memset(r, 0, sizeof *r);
+}
+
+static slot *slot_of(bs__rpc *c, uint32_t id)
+{
+    if (!c->slots || !id) return NULL;
+    slot *s = &c->slots[id & c->mask];
+    return s->id == id && s->state != ST_FREE ? s : NULL;
+}
+
+static void slot_free(slot *s)
+{
+    bs__reply_clear(&s->reply);
+    free(s->errmsg);
+    memset(s, 0, sizeof *s);
+}
+
+static void complete(bs__rpc *c, slot *s)
+{
+    s->state = ST_DONE;
+    c->inflight--;
+    c->inflight_bytes -= s->bytes;
+    if (c->receiving == s) c->receiving = NULL;
+    if (s->discard) {
+        if (s->reply.rc && !c->deferred_rc) {
+            c->deferred_rc = s->reply.rc;
+            snprintf(c->deferred_msg, sizeof c->deferred_msg, "%s",
+                     s->errmsg ? s->errmsg : bs_error_str(s->reply.rc));
+        }
+        slot_free(s);
+        return;
+    }
+    c->done[c->done_tail++ & c->mask] = s->id;
+}
+
+/* Printable rendering of unexpected bytes (a shell banner, an error). */
+static void printable(char *out, size_t cap, const uint8_t *p, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 4 < cap; i++) {
+        uint8_t ch = p[i];
+        if (ch == '\n') {
+            if (i + 1 < n) { out[o++] = ' '; out[o++] = '|'; out[o++] = ' '; }
+        } else if (ch == '\r' || ch == '\t') {
+            out[o++] = ' ';
+        } else {
+            out[o++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+        }
+    }
+    out[o] = '\0';
+}
+
+/* The connection is unusable: every outstanding call ends with rc. */
+static int fail(bs__rpc *c, int rc)
+{
+    if (c->phase == PH_BROKEN) return c->broken_rc;
+    snprintf(c->broken_msg, sizeof c->broken_msg, "%s", bs_error_message());
+    if (c->phase == PH_PREAMBLE && bs__inbuf_len(&c->in)) {
+        char shown[BANNER_MAX];
+        printable(shown, sizeof shown, c->in.data + c->in.head, bs__inbuf_len(&c->in));
+        size_t l = strlen(c->broken_msg);
+        snprintf(c->broken_msg + l, sizeof c->broken_msg - l,
+                 "; before the borgstore handshake it sent: \"%s\"", shown);
+    }
+    c->phase = PH_BROKEN;
+    c->broken_rc = rc;
+    bs__outq_free(&c->out); /* no borrowed value is touched after this */
+    c->receiving = NULL;
+    for (uint32_t i = 0; c->slots && i <= c->mask; i++) {
+        slot *s = &c->slots[i];
+        if (s->state != ST_SENT && s->state != ST_RECEIVING) continue;
+        bs__reply_clear(&s->reply);
+        s->reply.method = s->method;
+        s->reply.rc = rc;
+        free(s->errmsg);
+        s->errmsg = strdup(c->broken_msg);
+        complete(c, s);
+    }
+    c->inflight = 0;
+    c->inflight_bytes = 0;
+    return bs__error_set_raw(rc, 0, c->broken_msg);
+}
+
+static int proto_fail(bs__rpc *c, const char *fmt, unsigned long long v)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, fmt, v);
+    bs__error_set(BS_ERR_PROTOCOL, "borgstore-serve broke the protocol: %s", msg);
+    return fail(c, BS_ERR_PROTOCOL);
+}
+
+/* ---- receiving ------------------------------------------------------------ */
+
+static void check_value(slot *s)
+{
+    uint8_t got[BS_VALUE_HASH_LEN];
+    bs__value_hash(got, s->reply.value, s->reply.value_len);
+    if (memcmp(got, s->hash, sizeof got) == 0) return;
+    free(s->reply.value);
+    s->reply.value = NULL;
+    s->reply.value_len = 0;
+    s->reply.rc = BS_ERR_INTEGRITY;
+    s->errmsg = strdup("integrity error: loaded value does not match its hash");
+}
+
+static int on_hello(bs__rpc *c, const bs__env *env)
+{
+    if (env->id != HELLO_ID || (env->kind != BS_KIND_OK && env->kind != BS_KIND_ERR))
+        return proto_fail(c, "unexpected frame (kind %llu) before the hello answer", env->kind);
+    if (env->kind == BS_KIND_ERR) {
+        char msg[BS_MESSAGE_MAX];
+        snprintf(msg, sizeof msg, "borgstore-serve refused the connection: %.*s",
+                 (int)(env->text_len < 900 ? env->text_len : 900), env->text);
+        int code = bs_error_from_wire(env->code);
+        bs__error_set_raw(code, 0, msg);
+        return fail(c, code);
+    }
+    bs__result res;
+    if (bs__result_decode(&res, BS_M_HELLO, env->body, env->body_len))
+        return proto_fail(c, "bad hello answer%.0llu", 0);
+    const bs__hello *h = &res.hello;
+    if (h->version != BS_PROTO_VERSION) return proto_fail(c, "unknown version %llu", h->version);
+    if (h->max_frame < BS_FRAME_MIN || h->max_inflight == 0)
+        return proto_fail(c, "impossible limits (max_frame %llu)", h->max_frame);
+    c->hello = *h;
+    c->peer_max_frame = h->max_frame > BS_FRAME_CEIL ? BS_FRAME_CEIL : h->max_frame;
+    c->window = h->max_inflight > BS_INFLIGHT_CEIL ? BS_INFLIGHT_CEIL : h->max_inflight;
+    c->window_bytes = h->max_inflight_bytes ? h->max_inflight_bytes : BS_INFLIGHT_BYTES_DEFAULT;
+    uint32_t n = 2;
+    while (n < 2 * c->window) n *= 2;
+    c->slots = calloc(n, sizeof *c->slots);
+    c->done = calloc(n, sizeof *c->done);
+    if (!c->slots || !c->done) {
+        bs__error_set(BS_ERR_NOMEM, NULL);
+        return fail(c, BS_ERR_NOMEM);
+    }
+    c->mask = n - 1;
+    c->next_id = HELLO_ID + 1;
+    c->phase = PH_READY;
+    return 0;
+}
+
+static int on_result(bs__rpc *c, slot *s, const bs__env *env)
+{
+    bs__result res;
+    if (bs__result_decode(&res, s->method, env->body, env->body_len)) {
+        char msg[BS_MESSAGE_MAX];
+        snprintf(msg, sizeof msg, "%s", bs_error_message());
+        bs__error_set(BS_ERR_PROTOCOL, "borgstore-serve sent a bad result: %s", msg);
+        return fail(c, BS_ERR_PROTOCOL);
+    }
+    bs__reply *r = &s->reply;
+    r->method = s->method;
+    switch (s->method) {
+    case BS_M_INFO:
+        r->info = res.info;
+        break;
+    case BS_M_HASH:
+        memcpy(r->hex, res.hex, sizeof r->hex);
+        break;
+    case BS_M_DEFRAG:
+        memcpy(r->name, res.name, sizeof r->name);
+        break;
+    case BS_M_QUOTA:
+        r->quota = res.quota;
+        break;
+    case BS_M_LIST:
+    case BS_M_LIST_NEXT: {
+        r->entries = malloc((res.n_entries ? res.n_entries : 1) * sizeof *r->entries);
+        if (!r->entries) {
+            bs__error_set(BS_ERR_NOMEM, NULL);
+            return fail(c, BS_ERR_NOMEM);
+        }
+        size_t pos = 0;
+        while (r->n_entries < res.n_entries &&
+               bs__list_entry_next(&res, &pos, &r->entries[r->n_entries]) == 1)
+            r->n_entries++;
+        r->has_cursor = res.has_cursor;
+        r->cursor = res.cursor;
+        break;
+    }
+    case BS_M_PING:
+        if (res.has_data) {
+            r->value = malloc(res.data_len ? res.data_len : 1);
+            if (!r->value) return fail(c, bs__error_set(BS_ERR_NOMEM, NULL));
+            memcpy(r->value, res.data, res.data_len);
+            r->value_len = res.data_len;
+        }
+        break;
+    case BS_M_LOAD: {
+        uint64_t size = res.value_size;
+        if (size > c->o.max_value)
+            return proto_fail(c, "a value of %llu bytes exceeds our limit", size);
+        if (s->want_size >= 0 && size > (uint64_t)s->want_size)
+            return proto_fail(c, "%llu bytes sent for a smaller range", size);
+        if (res.has_data && res.data_len != size)
+            return proto_fail(c, "inline value of the wrong size (%llu)", res.data_len);
+        memcpy(s->hash, res.hash, sizeof s->hash);
+        r->value = malloc(size ? (size_t)size : 1); /* the one buffer the value lands in */
+        if (!r->value) return fail(c, bs__error_set(BS_ERR_NOMEM, "no memory for a %llu-byte value",
+                                                  (unsigned long long)size));
+        r->value_len = (size_t)size;
+        if (res.has_data || size == 0) {
+            if (size) memcpy(r->value, res.data, (size_t)size);
+            check_value(s);
+            break;
+        }
+        s->value_got = 0;
+        s->state = ST_RECEIVING;
+        c->receiving = s;
+        return 0;
+    }
+    default:
+        break;
+    }
+    complete(c, s);
+    return 0;
+}
+
+static int on_frame(bs__rpc *c, const uint8_t *f, size_t len)
+{
+    bs__env env;
+    if (bs__env_decode(f, len, &env)) {
+        char msg[BS_MESSAGE_MAX];
+        snprintf(msg, sizeof msg, "%s", bs_error_message());
+        bs__error_set(BS_ERR_PROTOCOL, "borgstore-serve sent a malformed frame: %s", msg);
+        return fail(c, BS_ERR_PROTOCOL);
+    }
+    if (env.kind == BS_KIND_LOG) {
+        if (c->o.log) {
+            char msg[BS_MESSAGE_MAX];
+            printable(msg, sizeof msg, (const uint8_t *)env.text, env.text_len);
+            c->o.log(c->o.log_ctx, (int)env.level, msg);
+        }
+        return 0;
+    }
+    if (c->phase == PH_HELLO) return on_hello(c, &env);
+    if (c->receiving) {
+        slot *s = c->receiving;
+        if (env.kind != BS_KIND_DATA || env.id != s->id)
+            return proto_fail(c, "the value of request %llu was interrupted", s->id);
+        if (env.data_len > s->reply.value_len - s->value_got)
+            return proto_fail(c, "more data than announced for request %llu", s->id);
+        memcpy(s->reply.value + s->value_got, env.data, env.data_len);
+        s->value_got += env.data_len;
+        if (s->value_got == s->reply.value_len) {
+            check_value(s);
+            complete(c, s);
+        }
+        return 0;
+    }
+    if (env.kind == BS_KIND_DATA) return proto_fail(c, "data for no pending value (id %llu)", env.id);
+    if (env.kind != BS_KIND_OK && env.kind != BS_KIND_ERR)
+        return proto_fail(c, "unexpected message kind %llu", env.kind);
+    slot *s = slot_of(c, env.id);
+    if (!s || s->state != ST_SENT)
+        return proto_fail(c, "reply for an unknown or already answered request %llu", env.id);
+    if (env.kind == BS_KIND_ERR) {
+        s->reply.method = s->method;
+        s->reply.rc = bs_error_from_wire(env.code);
+        s->errmsg = strndup(env.text, env.text_len < BS_MESSAGE_MAX ? env.text_len : BS_MESSAGE_MAX);
+        complete(c, s);
+        return 0;
+    }
+    return on_result(c, s, &env);
+}
+
+static int process_input(bs__rpc *c)
+{
+    while (c->phase != PH_BROKEN) {
+        if (c->phase == PH_PREAMBLE) {
+            if (bs__inbuf_len(&c->in) < BS_PROTO_PREAMBLE_LEN) return 0;
+            unsigned v;
+            if (bs__preamble_check(c->in.data + c->in.head, &v)) {
+                bs__error_set(BS_ERR_PROTOCOL,
+                              "the remote side is not borgstore-serve (wrong command, or a "
+                              "shell that prints text on login?)");
+                return BS_ERR_PROTOCOL; /* the caller collects the text first */
+            }
+            bs__inbuf_consume(&c->in, BS_PROTO_PREAMBLE_LEN);
+            c->phase = PH_HELLO;
+            continue;
+        }
+        const uint8_t *f;
+        size_t len;
+        uint32_t max = c->phase == PH_READY ? c->o.max_frame : BS_FRAME_MIN;
+        int rc = bs__inbuf_next(&c->in, max, &f, &len);
+        if (rc < 0) return fail(c, rc);
+        if (rc == 0) return 0;
+        if ((rc = on_frame(c, f, len))) return rc;
+    }
+    return c->broken_rc;
+}
+
+/* ---- the pump ------------------------------------------------------------- */
+
+/* Moves bytes both ways without blocking. 1: progress, 0: none, <0: broken. */
+static int pump_once(bs__rpc *c)
+{
+    int progress = 0;
+    while (bs__outq_pending(&c->out)) {
+        struct iovec iov;
+        bs__outq_iov(&c->out, &iov, 1);
+        ssize_t n = c->t->ops->write(c->t, iov.iov_base, iov.iov_len);
+        if (n < 0) return fail(c, (int)n);
+        if (n == 0) break;
+        bs__outq_consume(&c->out, (size_t)n);
+        progress = 1;
+    }
+    for (;;) {
+        int rc = process_input(c);
+        if (rc) return rc == BS_ERR_PROTOCOL && c->phase == PH_PREAMBLE ? rc : fail(c, rc);
+        uint8_t *p;
+        size_t cap;
+        uint32_t max = c->phase == PH_PREAMBLE ? 0 : c->phase == PH_READY ? c->o.max_frame
+                                                                         : BS_FRAME_MIN;
+        if ((rc = bs__inbuf_space(&c->in, max, &p, &cap))) return fail(c, rc);
+        if (!cap) continue;
+        ssize_t n = c->t->ops->read(c->t, p, cap);
+        if (n < 0) return fail(c, (int)n);
+        if (n == 0) break;
+        bs__inbuf_wrote(&c->in, (size_t)n);
+        progress = 1;
+    }
+    if (progress) c->last_progress = now_ms();
+    return progress;
+}
+
+/* Pumps until done(c, arg) or failure; the timeout counts from the last
+ * byte moved. */
+static int pump_until(bs__rpc *c, bool (*done)(bs__rpc *, const void *), const void *arg)
+{
+    c->last_progress = now_ms();
+    for (;;) {
+        int rc = pump_once(c);
+        if (rc < 0) return rc;
+        if (done(c, arg)) return 0;
+        if (rc > 0) continue;
+        int64_t idle = now_ms() - c->last_progress;
+        if (idle >= c->o.timeout_ms) {
+            bs__error_set(BS_ERR_TIMEOUT, "no answer from borgstore-serve for %d s",
+                          c->o.timeout_ms / 1000);
+            return fail(c, BS_ERR_TIMEOUT);
+        }
+        rc = c->t->ops->wait(c->t, true, bs__outq_pending(&c->out) > 0,
+                             (int)(c->o.timeout_ms - idle));
+        if (rc < 0) return fail(c, rc);
+    }
+}
+
+static bool is_ready(bs__rpc *c, const void *arg)
+{
+    (void)arg;
+    return c->phase == PH_READY;
+}
+
+/* After a bad preamble: gather what else arrives for a moment, so the
+ * message shows the whole banner or error, then fail. */
+static int bad_preamble(bs__rpc *c)
+{
+    int64_t end = now_ms() + BANNER_WAIT_MS;
+    while (bs__inbuf_len(&c->in) < BANNER_MAX && now_ms() < end) {
+        uint8_t *p;
+        size_t cap;
+        if (bs__inbuf_space(&c->in, 0, &p, &cap) || !cap) break;
+        ssize_t n = c->t->ops->read(c->t, p, cap);
+        if (n < 0) break;
+        if (n > 0) {
+            bs__inbuf_wrote(&c->in, (size_t)n);
+            continue;
+        }
+        if (c->t->ops->wait(c->t, true, false, (int)(end - now_ms())) <= 0) break;
+    }
+    const char *tail = c->t->ops->stderr_tail(c->t);
+    bs__error_set(BS_ERR_PROTOCOL,
+                  "the remote side is not borgstore-serve (wrong command, or a shell that "
+                  "prints text on login?)%s%s",
+                  *tail ? "; its stderr: " : "", tail);
+    return fail(c, BS_ERR_PROTOCOL);
+}
+
+int bs__rpc_connect(bs__rpc **out, bs_transport *t, const bs__rpc_opts *opts)
+{
+    *out = NULL;
+    bs__rpc *c = calloc(1, sizeof *c);
+    if (!c) {
+        t->ops->close(t);
+        return bs__error_set(BS_ERR_NOMEM, NULL);
+    }
+    c->t = t;
+    if (opts) c->o = *opts;
+    if (c->o.timeout_ms <= 0) c->o.timeout_ms = DEFAULT_TIMEOUT_MS;
+    if (c->o.max_frame < BS_FRAME_MIN) c->o.max_frame = BS_FRAME_DEFAULT;
+    if (c->o.max_frame > BS_FRAME_CEIL) c->o.max_frame = BS_FRAME_CEIL;
+    if (!c->o.max_value) c->o.max_value = DEFAULT_MAX_VALUE;
+    if (!c->o.log_level) c->o.log_level = BS_LOG_WARNING;
+    c->phase = PH_PREAMBLE;
+
+    uint8_t pre[BS_PROTO_PREAMBLE_LEN];
+    bs__preamble_put(pre);
+    bs__req hello = {.method = BS_M_HELLO, .id = HELLO_ID};
+    hello.hello.versions = 1u << BS_PROTO_VERSION;
+    snprintf(hello.hello.impl, sizeof hello.hello.impl, "borgstore-c %s", BS_VERSION);
+    hello.hello.features = BS_FEAT_ALL;
+    hello.hello.max_frame = c->o.max_frame;
+    hello.hello.max_value = c->o.max_value;
+    hello.hello.log_level = (uint32_t)c->o.log_level;
+    int rc = bs__buf_append(bs__outq_buf(&c->out), pre, sizeof pre);
+    if (!rc) rc = bs__enc_req(bs__outq_buf(&c->out), &hello, BS_FRAME_MIN, false, NULL);
+    if (!rc) rc = bs__outq_commit(&c->out);
+    if (!rc) rc = pump_until(c, is_ready, NULL);
+    if (rc == BS_ERR_PROTOCOL && c->phase == PH_PREAMBLE) rc = bad_preamble(c);
+    if (rc) {
+        char msg[BS_MESSAGE_MAX];
+        snprintf(msg, sizeof msg, "%s", bs_error_message());
+        bs__rpc_free(c);
+        return bs__error_set_raw(rc, 0, msg);
+    }
+    *out = c;
+    return 0;
+}
+
+void bs__rpc_free(bs__rpc *c)
+{
+    if (!c) return;
+    if (c->phase == PH_READY) { /* flush what is queued (bounded), then EOF */
+        int64_t end = now_ms() + 2000;
+        while (bs__outq_pending(&c->out) && now_ms() < end && c->phase == PH_READY) {
+            if (pump_once(c) == 0) c->t->ops->wait(c->t, false, true, 100);
+        }
+    }
+    for (uint32_t i = 0; c->slots && i <= c->mask; i++) slot_free(&c->slots[i]);
+    bs__outq_free(&c->out);
+    c->t->ops->shutdown_write(c->t);
+    c->t->ops->close(c->t);
+    bs__inbuf_free(&c->in);
+    free(c->slots);
+    free(c->done);
+    free(c);
+}
+
+const bs__hello *bs__rpc_server(const bs__rpc *c) { return &c->hello; }
+bool bs__rpc_broken(const bs__rpc *c) { return c->phase == PH_BROKEN; }
+
+int bs__rpc_error(const bs__rpc *c)
+{
+    return c->phase == PH_BROKEN ? bs__error_set_raw(c->broken_rc, 0, c->broken_msg) : 0;
+}
+size_t bs__rpc_inflight(const bs__rpc *c) { return c->inflight; }
+
+/* ---- calls ----------------------------------------------------------------- */
+
+typedef struct room { uint64_t bytes; } room;
+
+static bool has_room(bs__rpc *c, const void *arg)
+{
+    uint64_t bytes = ((const room *)arg)->bytes;
+    if (c->phase != PH_READY) return true;
+    if (c->inflight >= c->window) return false;
+    return c->inflight_bytes == 0 || c->inflight_bytes + bytes <= c->window_bytes;
+}
+
+int bs__rpc_submit(bs__rpc *c, const bs__req *req, uint32_t *id)
+{
+    *id = 0;
+    if (c->phase != PH_READY)
+        return c->phase == PH_BROKEN ? bs__error_set_raw(c->broken_rc, 0, c->broken_msg)
+                                     : bs__error_set(BS_ERR_INVALID, "not connected");
+    bool with_value = req->method == BS_M_STORE || (req->method == BS_M_PING && req->has_data);
+    room need = {REQ_OVERHEAD + (with_value ? req->data_len : 0)};
+    if (!has_room(c, &need)) {
+        int rc = pump_until(c, has_room, &need);
+        if (rc) return rc;
+        if (c->phase != PH_READY) return bs__error_set_raw(c->broken_rc, 0, c->broken_msg);
+    }
+    slot *s = NULL;
+    for (uint32_t tries = 0; tries <= 2 * c->mask + 2; tries++) {
+        /* ids increase; skip 0 and ids whose slot is still taken */
+        uint32_t cand = c->next_id++;
+        if (!cand) continue;
+        if (c->slots[cand & c->mask].state == ST_FREE) {
+            s = &c->slots[cand & c->mask];
+            s->id = cand;
+            break;
+        }
+    }
+    if (!s) return bs__error_set(BS_ERR_INVALID, "too many completed calls not collected");
+    bs__req r;
+    memcpy(&r, req, offsetof(bs__req, name_buf)); /* the buffers are not needed */
+    r.id = s->id;
+    if (req->method == BS_M_STORE) {
+        r.size = (int64_t)req->data_len;
+        r.has_data = true;
+        if (!r.data) r.data = (const uint8_t *)"";
+        if (!req->hash) {
+            bs__value_hash(s->hash, r.data, r.data_len);
+            r.hash = s->hash;
+        }
+    }
+    if (req->method == BS_M_PING && req->has_data && req->data_len > bs__inline_max(c->peer_max_frame)) {
+        s->id = 0;
+        return bs__error_set(BS_ERR_INVALID, "ping data too large");
+    }
+    bs_buf *arena = bs__outq_buf(&c->out);
+    size_t before = bs__outq_pending(&c->out) + (arena->len - c->out.committed);
+    int rc;
+    if (with_value && r.data_len > bs__inline_max(c->peer_max_frame)) {
+        r.has_data = false; /* header, then the value in DATA frames */
+        rc = bs__enc_req(arena, &r, c->peer_max_frame, false, NULL);
+        size_t chunk = bs__chunk_max(c->peer_max_frame);
+        for (size_t off = 0; !rc && off < r.data_len; off += chunk) {
+            size_t n = r.data_len - off < chunk ? r.data_len - off : chunk;
+            rc = bs__enc_data(arena, r.id, n, c->peer_max_frame);
+            if (!rc) rc = bs__outq_ref(&c->out, r.data + off, n, NULL, NULL);
+        }
+        if (rc) { /* part of a value may be queued: the stream is no longer sound */
+            s->id = 0;
+            return fail(c, rc);
+        }
+    } else {
+        size_t tail;
+        rc = bs__enc_req(arena, &r, c->peer_max_frame, true, &tail);
+        if (!rc) rc = tail ? bs__outq_ref(&c->out, r.data, tail, NULL, NULL)
+                           : bs__outq_commit(&c->out);
+        if (rc) {
+            s->id = 0;
+            return rc == BS_ERR_NOMEM ? fail(c, rc) : rc;
+        }
+    }
+    s->state = ST_SENT;
+    s->method = req->method;
+    s->want_size = req->method == BS_M_LOAD ? req->size : BS_SIZE_ALL;
+    s->bytes = bs__outq_pending(&c->out) - before;
+    c->inflight++;
+    c->inflight_bytes += s->bytes;
+    *id = s->id;
+    if (bs__outq_pending(&c->out) >= WRITE_EARLY) {
+        int prc = pump_once(c);
+        if (prc < 0) return 0; /* the failure is reported by the wait */
+    }
+    return 0;
+}
+
+static bool is_done(bs__rpc *c, const void *arg)
+{
+    const slot *s = arg;
+    (void)c;
+    return s->state == ST_DONE;
+}
+
+int bs__rpc_wait(bs__rpc *c, uint32_t id, bs__reply *out)
+{
+    memset(out, 0, sizeof *out);
+    slot *s = slot_of(c, id);
+    if (!s || s->discard) return out->rc = bs__error_set(BS_ERR_INVALID, "no such call %u", id);
+    if (s->state != ST_DONE) pump_until(c, is_done, s); /* a failure completes s too */
+    *out = s->reply;
+    memset(&s->reply, 0, sizeof s->reply);
+    if (out->rc) bs__error_set_raw(out->rc, 0, s->errmsg ? s->errmsg : bs_error_str(out->rc));
+    slot_free(s);
+    return out->rc;
+}
+
+/* Next completed id not collected yet, or 0. */
+static uint32_t next_done(bs__rpc *c)
+{
+    while (c->done_head != c->done_tail) {
+        uint32_t id = c->done[c->done_head++ & c->mask];
+        slot *s = slot_of(c, id);
+        if (s && s->state == ST_DONE && !s->discard) return id;
+    }
+    return 0;
+}
+
+int bs__rpc_poll(bs__rpc *c, uint32_t *id, int timeout_ms)
+{
+    *id = 0;
+    if (!c->slots) return 0;
+    int64_t end = timeout_ms < 0 ? INT64_MAX : now_ms() + timeout_ms;
+    c->last_progress = now_ms();
+    for (;;) {
+        if ((*id = next_done(c))) return 1;
+        if (c->phase == PH_BROKEN) return bs__error_set_raw(c->broken_rc, 0, c->broken_msg);
+        if (c->inflight == 0) return 0;
+        int rc = pump_once(c);
+        if (rc != 0) continue; /* progress, or a failure that completed the calls */
+        int64_t now = now_ms(), idle = now - c->last_progress;
+        if (idle >= c->o.timeout_ms) {
+            bs__error_set(BS_ERR_TIMEOUT, "no answer from borgstore-serve for %d s",
+                          c->o.timeout_ms / 1000);
+            fail(c, BS_ERR_TIMEOUT);
+            continue;
+        }
+        if (now >= end) return 0;
+        int64_t w = c->o.timeout_ms - idle;
+        if (end - now < w) w = end - now;
+        if ((rc = c->t->ops->wait(c->t, true, bs__outq_pending(&c->out) > 0, (int)w)) < 0)
+            fail(c, rc);
+    }
+}
+
+void bs__rpc_discard(bs__rpc *c, uint32_t id)
+{
+    slot *s = slot_of(c, id);
+    if (!s) return;
+    if (s->state == ST_DONE) {
+        if (s->reply.rc && !c->deferred_rc) {
+            c->deferred_rc = s->reply.rc;
+            snprintf(c->deferred_msg, sizeof c->deferred_msg, "%s",
+                     s->errmsg ? s->errmsg : bs_error_str(s->reply.rc));
+        }
+        slot_free(s);
+        return;
+    }
+    s->discard = true;
+}
+
+int bs__rpc_take_deferred(bs__rpc *c)
+{
+    int rc = c->deferred_rc;
+    if (rc) bs__error_set_raw(rc, 0, c->deferred_msg);
+    c->deferred_rc = 0;
+    return rc;
+}
+
+int bs__rpc_call(bs__rpc *c, const bs__req *req, bs__reply *out)
+{
+    uint32_t id;
+    int rc = bs__rpc_submit(c, req, &id);
+    if (rc) {
+        memset(out, 0, sizeof *out);
+        return out->rc = rc;
+    }
+    return bs__rpc_wait(c, id, out);
+}
