@@ -1,12 +1,16 @@
 /* The ssh:// transport and session against a real OpenSSH sshd (run under
  * with-sshd.sh): echo and streaming through `cat`, EOF, timeouts, stderr,
  * known-hosts policy, authentication, and which ssh config fields count. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <libssh/libssh.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -538,4 +542,65 @@ Test(ssh_transport, connection_dropped_mid_stream_is_a_connection_error)
     cr_assert_eq(t->ops->wait(t, true, false, 5000), 1);
     cr_assert_eq(t->ops->read(t, block, 1), BS_ERR_CONNECTION);
     t->ops->close(t);
+}
+
+Test(ssh_transport, silent_server_times_out_after_connect_timeout)
+{
+    /* A socket that listens but never speaks: TCP connects, the SSH banner
+     * never comes. ConnectTimeout bounds the wait. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(listen(fd, 4), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    char *dir = bs_sshd_scratch();
+    char replace[64];
+    snprintf(replace, sizeof replace, "Port %d\n", ntohs(a.sin_port));
+    char *cfg = bs_sshd_config(dir, "silent", replace, "  ConnectTimeout 1");
+    int64_t t0 = now_ms();
+    const char *msg = expect_fail(NULL, "silent", 0, cfg, BS_ERR_CONNECTION);
+    int64_t took = now_ms() - t0;
+    cr_assert(took >= 900 && took < 10000, "took %lld ms: %s", (long long)took, msg);
+    cr_assert(strcasestr(msg, "timeout") || strcasestr(msg, "timed out"), "%s", msg);
+    close(fd);
+    free(cfg);
+    bs_test_rmtree(dir);
+    free(dir);
+}
+
+/* Runs a connection with fd 2 captured into a file; returns what was written. */
+static char *stderr_of_connect(void)
+{
+    char *dir = bs_sshd_scratch();
+    char *path = NULL;
+    cr_assert(asprintf(&path, "%s/stderr", dir) > 0);
+    fflush(stderr);
+    int saved = dup(2);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    cr_assert(fd >= 0 && saved >= 0);
+    dup2(fd, 2);
+    close(fd);
+    expect_ok(NULL, bs_sshd_get()->alias, 0, NULL);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char *text = bs_test_read_file(path, NULL);
+    cr_assert_not_null(text);
+    free(path);
+    bs_test_rmtree(dir);
+    free(dir);
+    return text;
+}
+
+Test(ssh_transport, debug_env_raises_libssh_logging)
+{
+    unsetenv("BORGSTORE_SSH_DEBUG");
+    char *quiet = stderr_of_connect();
+    cr_assert_str_eq(quiet, "", "stderr without BORGSTORE_SSH_DEBUG: %s", quiet);
+    setenv("BORGSTORE_SSH_DEBUG", "2", 1);
+    char *loud = stderr_of_connect();
+    cr_assert(strstr(loud, "libssh"), "no libssh log with BORGSTORE_SSH_DEBUG=2: %.200s", loud);
+    free(quiet);
+    free(loud);
 }

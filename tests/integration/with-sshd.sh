@@ -49,6 +49,9 @@ MaxStartups 64
 MaxSessions 64
 Subsystem sftp internal-sftp
 LogLevel VERBOSE
+# Debian's bash sources ~/.bashrc for commands run by sshd when SHLVL < 2;
+# keep the host's root dotfiles (slow, possibly noisy) out of the tests.
+SetEnv SHLVL=1
 CFG
   # Newer sshd (9.8+) penalises sources that fail to authenticate; the
   # tests fail authentication on purpose, all from 127.0.0.1.
