@@ -277,14 +277,18 @@ static int h_load(serve *s)
     return 0;
 }
 
-/* Stores a complete value after checking its hash: nothing becomes visible
- * when the bytes are not what the client hashed. */
+/* Stores a complete value after checking its hash (got: computed already,
+ * or NULL): nothing becomes visible when the bytes are not what the client
+ * hashed. */
 static int store_value(serve *s, const char *name, const uint8_t *hash, const void *data,
-                       size_t len)
+                       size_t len, const uint8_t *got)
 {
-    uint8_t got[BS_VALUE_HASH_LEN];
-    bs__value_hash(got, data, len);
-    if (memcmp(got, hash, sizeof got) != 0) {
+    uint8_t mine[BS_VALUE_HASH_LEN];
+    if (!got) {
+        bs__value_hash(mine, data, len);
+        got = mine;
+    }
+    if (memcmp(got, hash, BS_VALUE_HASH_LEN) != 0) {
         serve_log(s, BS_LOG_WARNING, "store %s: value hash mismatch, nothing stored", name);
         return bs__error_set(BS_ERR_INTEGRITY, "store %s: value hash mismatch, nothing stored",
                              name);
@@ -299,8 +303,10 @@ static void upload_finish(serve *s)
     if (up->discard) {
         rc = bs__error_set_raw(up->err, 0, up->errmsg);
     } else {
+        uint8_t got[BS_VALUE_HASH_LEN];
+        crypto_generichash_final(&up->hashing, got, sizeof got);
         rc = store_value(s, up->name, up->hash, up->value.data ? up->value.data : (uint8_t *)"",
-                         up->value.len);
+                         up->value.len, got);
     }
     serve_log(s, BS_LOG_DEBUG, "store %s (%llu bytes) -> %s", up->name,
               (unsigned long long)up->size, bs_error_id(rc));
@@ -323,7 +329,7 @@ static int upload_data(serve *s, const bs__env *env)
     if (!up->discard) {
         size_t need = up->value.len + env->data_len;
         if (need > up->value.cap) { /* grow with the data, never past the size */
-            size_t cap = up->value.cap ? up->value.cap * 2 : 256 * 1024;
+            size_t cap = up->value.cap ? up->value.cap * 2 : 1024 * 1024;
             if (cap < need) cap = need;
             if (cap > up->size) cap = (size_t)up->size;
             uint8_t *p = realloc(up->value.data, cap);
@@ -338,7 +344,10 @@ static int upload_data(serve *s, const bs__env *env)
                 up->value.cap = cap;
             }
         }
-        if (!up->discard) bs__buf_append(&up->value, env->data, env->data_len);
+        if (!up->discard) {
+            bs__buf_append(&up->value, env->data, env->data_len);
+            crypto_generichash_update(&up->hashing, env->data, env->data_len);
+        }
     }
     up->received += env->data_len;
     if (up->received == up->size) upload_finish(s);
@@ -355,6 +364,7 @@ static int h_store(serve *s, int gate)
         up->size = (uint64_t)req.size;
         snprintf(up->name, sizeof up->name, "%s", req.name);
         memcpy(up->hash, req.hash, sizeof up->hash);
+        crypto_generichash_init(&up->hashing, NULL, 0, BS_VALUE_HASH_LEN);
         if (!gate && up->size > s->opt->max_value)
             gate = bs__error_set(BS_ERR_INVALID, "%s: %llu bytes exceed the server's value limit",
                                  req.name, (unsigned long long)up->size);
@@ -367,7 +377,7 @@ static int h_store(serve *s, int gate)
         return 0;
     }
     if (gate) return gate;
-    int rc = store_value(s, req.name, req.hash, req.data, req.data_len);
+    int rc = store_value(s, req.name, req.hash, req.data, req.data_len, NULL);
     return rc ? rc : reply_ok(s, req.id, req.method, &empty_result);
 }
 

@@ -229,6 +229,7 @@ int main(int argc, char **argv)
             return SERVE_EXIT_LOGFILE;
         }
     }
+    if (sodium_init() < 0) return die(SERVE_EXIT_INTERNAL, "%s", "libsodium failed to initialize");
     static serve s;
     s.opt = &o;
     if (!getcwd(s.cwd, sizeof s.cwd)) s.cwd[0] = '\0';

@@ -6,6 +6,7 @@
 #define BS_SERVER_SERVE_H
 
 #include <limits.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -65,6 +66,7 @@ typedef struct serve_upload {
     char name[BS_NAME_BUF];
     uint8_t hash[BS_VALUE_HASH_LEN];
     bs_buf value;
+    crypto_generichash_state hashing; /* over the chunks as they arrive */
 } serve_upload;
 
 typedef struct serve {

@@ -4,6 +4,7 @@
  * tries with a pause) and operations that are safe to repeat are retried,
  * a repeated delete/move/rmdir finding nothing counting as done. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,10 @@ typedef struct remote {
     bool ever_connected;
     int tries, delay_ms, timeout_ms, idle_ms, log_level;
     int64_t last_used;
+    /* failures of fire-and-forget operations, reported by flush */
+    size_t parked_failed;
+    int parked_rc;
+    char parked_msg[BS_MESSAGE_MAX];
 } remote;
 
 static remote *R(bs_backend *b) { return (remote *)b; }
@@ -81,6 +86,19 @@ static void remote_log(void *ctx, int level, const char *msg)
 
 /* ---- connecting ------------------------------------------------------------ */
 
+/* Moves the failures of discarded (fire-and-forget) calls into rb. */
+static void harvest(remote *rb)
+{
+    size_t failed;
+    int rc = bs__rpc_take_deferred(rb->rpc, &failed);
+    if (!rc) return;
+    if (!rb->parked_failed) {
+        rb->parked_rc = rc;
+        snprintf(rb->parked_msg, sizeof rb->parked_msg, "%s", bs_error_message());
+    }
+    rb->parked_failed += failed;
+}
+
 /* Ends a (broken) connection, keeping this thread's error as it was. */
 static void drop(remote *rb)
 {
@@ -88,6 +106,8 @@ static void drop(remote *rb)
     char msg[1024];
     snprintf(msg, sizeof msg, "%s", bs_error_message());
     int saved = bs_error_errno();
+    bs__rpc_drain(rb->rpc); /* a broken connection returns at once */
+    harvest(rb);
     bs__rpc_free(rb->rpc);
     rb->rpc = NULL;
     bs__error_set_raw(BS_ERR_CONNECTION, saved, msg);
@@ -238,6 +258,36 @@ static void pause_ms(int ms)
     }
 }
 
+/* Makes sure a live connection exists: pings one that sat idle, and after
+ * a loss reconnects (each try after a pause) while *reconnects < tries.
+ * prev is the failure that led here, returned when no try is left. */
+static int ensure(remote *rb, int *reconnects, int prev)
+{
+    int rc = prev;
+    if (rb->rpc && !bs__rpc_broken(rb->rpc) && now_ms() - rb->last_used > rb->idle_ms) {
+        bs__req ping = {.method = BS_M_PING}; /* an idle link may have died quietly */
+        bs__reply rep;
+        if ((rc = bs__rpc_call(rb->rpc, &ping, &rep))) drop(rb);
+        bs__reply_clear(&rep);
+        rb->last_used = now_ms();
+    }
+    if (rb->rpc && bs__rpc_broken(rb->rpc)) { /* broke after its last call */
+        rc = bs__rpc_error(rb->rpc);
+        drop(rb);
+    }
+    while (!rb->rpc) {
+        if (rb->ever_connected) {
+            if (*reconnects >= rb->tries)
+                return rc ? rc : bs__error_set(BS_ERR_CONNECTION, "connection lost");
+            (*reconnects)++;
+            pause_ms(rb->delay_ms);
+        }
+        rc = connect_once(rb);
+        if (rc && (!rb->ever_connected || !transient(rc))) return rc;
+    }
+    return 0;
+}
+
 /* Runs req with reconnects and retries; the reply is valid on success.
  * After a lost connection at most rb->tries reconnects are made, each after
  * a pause; only methods marked BS_MF_RETRY are sent again. */
@@ -248,27 +298,7 @@ static int call(remote *rb, const bs__req *req, bs__reply *rep)
     int reconnects = 0, rc = 0;
     memset(rep, 0, sizeof *rep);
     for (;;) {
-        if (rb->rpc && !bs__rpc_broken(rb->rpc) && now_ms() - rb->last_used > rb->idle_ms) {
-            bs__req ping = {.method = BS_M_PING}; /* an idle link may have died quietly */
-            if ((rc = bs__rpc_call(rb->rpc, &ping, rep))) drop(rb);
-            bs__reply_clear(rep);
-        }
-        if (rb->rpc && bs__rpc_broken(rb->rpc)) { /* broke after its last call */
-            rc = bs__rpc_error(rb->rpc);
-            drop(rb);
-        }
-        if (!rb->rpc) {
-            if (rb->ever_connected) {
-                if (reconnects >= rb->tries) return rc ? rc : BS_ERR_CONNECTION;
-                reconnects++;
-                pause_ms(rb->delay_ms);
-            }
-            rc = connect_once(rb);
-            if (rc) {
-                if (!rb->ever_connected || !transient(rc)) return rc;
-                continue;
-            }
-        }
+        if ((rc = ensure(rb, &reconnects, rc))) return rc;
         rc = bs__rpc_call(rb->rpc, req, rep);
         rb->last_used = now_ms();
         if (rc == 0) return 0;
@@ -494,10 +524,12 @@ static void rlist_end(bs_list_iter *bit)
     rlist *it = (rlist *)bit;
     remote *rb = it->rb;
     if (it->more && rb->rpc && !bs__rpc_broken(rb->rpc) && rb->gen == it->gen) {
+        /* abandoned early: free the server's cursor (a round trip, but not
+         * a discarded call whose failure would count at the next flush) */
         bs__req req = {.method = BS_M_LIST_END, .cursor = it->cursor};
-        uint32_t id;
-        if (!bs__rpc_submit(rb->rpc, &req, &id)) bs__rpc_discard(rb->rpc, id);
-        bs__rpc_take_deferred(rb->rpc);
+        bs__reply rep;
+        bs__rpc_call(rb->rpc, &req, &rep);
+        bs__reply_clear(&rep);
     }
     free(it->entries);
     free(it);
@@ -537,6 +569,179 @@ static void remote_free(bs_backend *b)
     free(rb);
 }
 
+/* ---- batches: many operations in flight on one connection --------------- */
+
+#define F_REPEATED 1   /* sent again after a lost connection */
+#define F_REHASHED 2   /* sent again after an integrity error */
+
+static void op_req(const bs_op *op, bs__req *r)
+{
+    memset(r, 0, offsetof(bs__req, name_buf));
+    r->name = op->name;
+    r->size = BS_SIZE_ALL;
+    switch (op->kind) {
+    case BS_OP_INFO: r->method = BS_M_INFO; break;
+    case BS_OP_LOAD:
+        r->method = BS_M_LOAD;
+        r->offset = op->offset;
+        r->size = op->size;
+        break;
+    case BS_OP_STORE:
+        r->method = BS_M_STORE;
+        r->data = op->data;
+        r->data_len = op->len;
+        r->has_data = true;
+        break;
+    case BS_OP_DELETE: r->method = BS_M_DELETE; break;
+    case BS_OP_MOVE:
+        r->method = BS_M_MOVE;
+        r->dst = op->dst;
+        break;
+    }
+}
+
+static size_t remote_window(bs_backend *b)
+{
+    remote *rb = R(b);
+    if (rb->rpc && !bs__rpc_broken(rb->rpc)) return bs__rpc_server(rb->rpc)->max_inflight;
+    return BS_INFLIGHT_DEFAULT;
+}
+
+static int remote_batch(bs_backend *b, const bs_op *ops, size_t n, size_t window, bs_op_cb cb,
+                        void *ctx)
+{
+    remote *rb = R(b);
+    int reconnects = 0, rc = 0, last = 0;
+    if ((rc = ensure(rb, &reconnects, 0))) return rc;
+    if (window > bs__rpc_server(rb->rpc)->max_inflight)
+        window = bs__rpc_server(rb->rpc)->max_inflight;
+    uint8_t *flags = calloc(n ? n : 1, 1);
+    size_t *redo = malloc((window + 1) * sizeof *redo); /* ops to send again */
+    if (!flags || !redo) {
+        free(flags);
+        free(redo);
+        return bs__error_set(BS_ERR_NOMEM, NULL);
+    }
+    size_t next = 0, inflight = 0, nredo = 0;
+    bool stop = false;
+    while (inflight || (!stop && (next < n || nredo))) {
+        if (!stop && (next < n || nredo) && inflight < window &&
+            (!rb->rpc || !bs__rpc_broken(rb->rpc) || !inflight)) {
+            if ((rc = ensure(rb, &reconnects, last))) break;
+            size_t index = nredo ? redo[--nredo] : next++;
+            bs__req req;
+            uint32_t id;
+            op_req(&ops[index], &req);
+            rc = bs__rpc_submit(rb->rpc, &req, &id);
+            if (rc) {
+                if (!bs__rpc_broken(rb->rpc) || !transient(rc)) break;
+                flags[index] |= F_REPEATED; /* never sent: just send it again */
+                redo[nredo++] = index;
+                last = rc;
+                rc = 0;
+                continue;
+            }
+            bs__rpc_set_tag(rb->rpc, id, index);
+            inflight++;
+            continue;
+        }
+        uint32_t id;
+        int prc = bs__rpc_poll(rb->rpc, &id, -1);
+        if (prc != 1) { /* cannot happen while calls are in flight */
+            rc = prc ? prc : bs__error_set(BS_ERR_PROTOCOL, "batch lost track of its calls");
+            break;
+        }
+        bs__reply rep;
+        int orc = bs__rpc_wait(rb->rpc, id, &rep);
+        size_t index = (size_t)rep.tag;
+        const bs_op *op = &ops[index];
+        inflight--;
+        rb->last_used = now_ms();
+        if (orc && transient(orc) && bs__rpc_broken(rb->rpc)) { /* lost with the connection */
+            bs__reply_clear(&rep);
+            last = orc;
+            if (!stop) {
+                flags[index] |= F_REPEATED;
+                redo[nredo++] = index;
+            }
+            if (!inflight) drop(rb);
+            continue;
+        }
+        if (orc == BS_ERR_INTEGRITY && !(flags[index] & F_REHASHED) && !stop &&
+            (op->kind == BS_OP_LOAD || op->kind == BS_OP_STORE)) {
+            bs__reply_clear(&rep);
+            flags[index] |= F_REHASHED;
+            redo[nredo++] = index;
+            continue;
+        }
+        if (orc == BS_ERR_NOT_FOUND && (flags[index] & F_REPEATED) &&
+            (op->kind == BS_OP_DELETE || op->kind == BS_OP_MOVE))
+            orc = 0; /* the lost first attempt did it */
+        if (!orc) reconnects = 0;
+        if (stop) {
+            bs__reply_clear(&rep);
+            continue;
+        }
+        bs_op_result res = {.rc = orc, .message = orc ? bs_error_message() : NULL};
+        if (!orc && op->kind == BS_OP_INFO) {
+            res.info = rep.info;
+            const char *slash = strrchr(op->name, '/');
+            snprintf(res.info.name, sizeof res.info.name, "%s", slash ? slash + 1 : op->name);
+        }
+        if (!orc && op->kind == BS_OP_LOAD) {
+            res.data = rep.value;
+            res.len = rep.value_len;
+            rep.value = NULL;
+        }
+        if (cb(ctx, index, &res)) stop = true;
+        free(res.data); /* unless the callback took it */
+        bs__reply_clear(&rep);
+    }
+    free(flags);
+    free(redo);
+    if (rc) return rc;
+    return stop ? bs__error_set(BS_ERR_INVALID, "batch stopped by its callback") : 0;
+}
+
+/* Fire and forget: the value is copied into the output queue, the reply is
+ * dropped on arrival and a failure kept for flush. */
+static int remote_submit(bs_backend *b, const bs_op *op)
+{
+    remote *rb = R(b);
+    int reconnects = 0, rc = 0;
+    bs__req req;
+    op_req(op, &req);
+    for (;;) {
+        if ((rc = ensure(rb, &reconnects, rc))) return rc;
+        uint32_t id;
+        rc = bs__rpc_submit_ex(rb->rpc, &req, true, &id);
+        rb->last_used = now_ms();
+        if (!rc) {
+            bs__rpc_discard(rb->rpc, id);
+            return 0;
+        }
+        if (!bs__rpc_broken(rb->rpc) || !transient(rc)) return rc;
+        drop(rb); /* it was not sent: send it on a new connection */
+    }
+}
+
+static int remote_flush(bs_backend *b, size_t *failed)
+{
+    remote *rb = R(b);
+    if (failed) *failed = 0;
+    if (rb->rpc) {
+        bs__rpc_drain(rb->rpc); /* failures, the connection's too, are counted */
+        if (bs__rpc_broken(rb->rpc)) drop(rb);
+        else harvest(rb);
+    }
+    if (!rb->parked_failed) return 0;
+    if (failed) *failed = rb->parked_failed;
+    int rc = bs__error_set_raw(rb->parked_rc, 0, rb->parked_msg);
+    rb->parked_failed = 0;
+    rb->parked_rc = 0;
+    return rc;
+}
+
 static const bs_backend_ops remote_ops = {
     .version = BS_BACKEND_OPS_VERSION,
     .scheme = "remote",
@@ -556,6 +761,10 @@ static const bs_backend_ops remote_ops = {
     .defrag = remote_defrag,
     .quota = remote_quota,
     .free = remote_free,
+    .window = remote_window,
+    .batch = remote_batch,
+    .submit = remote_submit,
+    .flush = remote_flush,
 };
 
 int bs__remote_new(bs_backend **out, const char *url, const bs_backend_config *cfg)

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "bs_config.h"
 #include "common/error.h"
 #include "proto/frame.h"
@@ -37,6 +39,7 @@ typedef struct slot {
     uint64_t bytes;     /* counted in the byte window */
     uint8_t hash[BS_VALUE_HASH_LEN];
     uint64_t value_got;
+    uint64_t tag;
     char *errmsg;
     bs__reply reply;
 } slot;
@@ -59,9 +62,11 @@ struct bs__rpc {
     size_t inflight;
     uint64_t inflight_bytes;
     slot *receiving;
+    crypto_generichash_state *rx_hash; /* hash of the value being received */
     uint32_t *done;  /* ring of completed ids for bs__rpc_poll */
     uint32_t done_head, done_tail;
     int deferred_rc;
+    size_t deferred_count;
     char deferred_msg[BS_MESSAGE_MAX];
     int64_t last_progress;
 };
@@ -101,7 +106,7 @@ static void complete(bs__rpc *c, slot *s)
     c->inflight_bytes -= s->bytes;
     if (c->receiving == s) c->receiving = NULL;
     if (s->discard) {
-        if (s->reply.rc && !c->deferred_rc) {
+        if (s->reply.rc && c->deferred_count++ == 0) {
             c->deferred_rc = s->reply.rc;
             snprintf(c->deferred_msg, sizeof c->deferred_msg, "%s",
                      s->errmsg ? s->errmsg : bs_error_str(s->reply.rc));
@@ -170,16 +175,22 @@ static int proto_fail(bs__rpc *c, const char *fmt, unsigned long long v)
 
 /* ---- receiving ------------------------------------------------------------ */
 
-static void check_value(slot *s)
+/* Compares got with the hash the server sent; a mismatch drops the value. */
+static void check_hash(slot *s, const uint8_t got[BS_VALUE_HASH_LEN])
 {
-    uint8_t got[BS_VALUE_HASH_LEN];
-    bs__value_hash(got, s->reply.value, s->reply.value_len);
-    if (memcmp(got, s->hash, sizeof got) == 0) return;
+    if (memcmp(got, s->hash, BS_VALUE_HASH_LEN) == 0) return;
     free(s->reply.value);
     s->reply.value = NULL;
     s->reply.value_len = 0;
     s->reply.rc = BS_ERR_INTEGRITY;
     s->errmsg = strdup("integrity error: loaded value does not match its hash");
+}
+
+static void check_value(slot *s)
+{
+    uint8_t got[BS_VALUE_HASH_LEN];
+    bs__value_hash(got, s->reply.value, s->reply.value_len);
+    check_hash(s, got);
 }
 
 static int on_hello(bs__rpc *c, const bs__env *env)
@@ -287,6 +298,8 @@ static int on_result(bs__rpc *c, slot *s, const bs__env *env)
         s->value_got = 0;
         s->state = ST_RECEIVING;
         c->receiving = s;
+        /* hashed chunk by chunk as it arrives, overlapping the transfer */
+        crypto_generichash_init(c->rx_hash, NULL, 0, BS_VALUE_HASH_LEN);
         return 0;
     }
     default:
@@ -321,9 +334,12 @@ static int on_frame(bs__rpc *c, const uint8_t *f, size_t len)
         if (env.data_len > s->reply.value_len - s->value_got)
             return proto_fail(c, "more data than announced for request %llu", s->id);
         memcpy(s->reply.value + s->value_got, env.data, env.data_len);
+        crypto_generichash_update(c->rx_hash, s->reply.value + s->value_got, env.data_len);
         s->value_got += env.data_len;
         if (s->value_got == s->reply.value_len) {
-            check_value(s);
+            uint8_t got[BS_VALUE_HASH_LEN];
+            crypto_generichash_final(c->rx_hash, got, sizeof got);
+            check_hash(s, got);
             complete(c, s);
         }
         return 0;
@@ -467,6 +483,13 @@ int bs__rpc_connect(bs__rpc **out, bs_transport *t, const bs__rpc_opts *opts)
         return bs__error_set(BS_ERR_NOMEM, NULL);
     }
     c->t = t;
+    c->rx_hash = aligned_alloc(64, (sizeof *c->rx_hash + 63) / 64 * 64);
+    if (!c->rx_hash || sodium_init() < 0) {
+        free(c->rx_hash);
+        free(c);
+        t->ops->close(t);
+        return bs__error_set(BS_ERR_NOMEM, NULL);
+    }
     if (opts) c->o = *opts;
     if (c->o.timeout_ms <= 0) c->o.timeout_ms = DEFAULT_TIMEOUT_MS;
     if (c->o.max_frame < BS_FRAME_MIN) c->o.max_frame = BS_FRAME_DEFAULT;
@@ -515,6 +538,7 @@ void bs__rpc_free(bs__rpc *c)
     bs__inbuf_free(&c->in);
     free(c->slots);
     free(c->done);
+    free(c->rx_hash);
     free(c);
 }
 
@@ -540,6 +564,11 @@ static bool has_room(bs__rpc *c, const void *arg)
 }
 
 int bs__rpc_submit(bs__rpc *c, const bs__req *req, uint32_t *id)
+{
+    return bs__rpc_submit_ex(c, req, false, id);
+}
+
+int bs__rpc_submit_ex(bs__rpc *c, const bs__req *req, bool copy, uint32_t *id)
 {
     *id = 0;
     if (c->phase != PH_READY)
@@ -590,7 +619,9 @@ int bs__rpc_submit(bs__rpc *c, const bs__req *req, uint32_t *id)
         for (size_t off = 0; !rc && off < r.data_len; off += chunk) {
             size_t n = r.data_len - off < chunk ? r.data_len - off : chunk;
             rc = bs__enc_data(arena, r.id, n, c->peer_max_frame);
-            if (!rc) rc = bs__outq_ref(&c->out, r.data + off, n, NULL, NULL);
+            if (!rc && copy) rc = bs__buf_append(arena, r.data + off, n);
+            if (!rc) rc = copy ? bs__outq_commit(&c->out)
+                               : bs__outq_ref(&c->out, r.data + off, n, NULL, NULL);
         }
         if (rc) { /* part of a value may be queued: the stream is no longer sound */
             s->id = 0;
@@ -598,7 +629,7 @@ int bs__rpc_submit(bs__rpc *c, const bs__req *req, uint32_t *id)
         }
     } else {
         size_t tail;
-        rc = bs__enc_req(arena, &r, c->peer_max_frame, true, &tail);
+        rc = bs__enc_req(arena, &r, c->peer_max_frame, !copy, &tail);
         if (!rc) rc = tail ? bs__outq_ref(&c->out, r.data, tail, NULL, NULL)
                            : bs__outq_commit(&c->out);
         if (rc) {
@@ -634,6 +665,7 @@ int bs__rpc_wait(bs__rpc *c, uint32_t id, bs__reply *out)
     if (!s || s->discard) return out->rc = bs__error_set(BS_ERR_INVALID, "no such call %u", id);
     if (s->state != ST_DONE) pump_until(c, is_done, s); /* a failure completes s too */
     *out = s->reply;
+    out->tag = s->tag;
     memset(&s->reply, 0, sizeof s->reply);
     if (out->rc) bs__error_set_raw(out->rc, 0, s->errmsg ? s->errmsg : bs_error_str(out->rc));
     slot_free(s);
@@ -683,7 +715,7 @@ void bs__rpc_discard(bs__rpc *c, uint32_t id)
     slot *s = slot_of(c, id);
     if (!s) return;
     if (s->state == ST_DONE) {
-        if (s->reply.rc && !c->deferred_rc) {
+        if (s->reply.rc && c->deferred_count++ == 0) {
             c->deferred_rc = s->reply.rc;
             snprintf(c->deferred_msg, sizeof c->deferred_msg, "%s",
                      s->errmsg ? s->errmsg : bs_error_str(s->reply.rc));
@@ -694,11 +726,33 @@ void bs__rpc_discard(bs__rpc *c, uint32_t id)
     s->discard = true;
 }
 
-int bs__rpc_take_deferred(bs__rpc *c)
+int bs__rpc_take_deferred(bs__rpc *c, size_t *failed)
 {
     int rc = c->deferred_rc;
     if (rc) bs__error_set_raw(rc, 0, c->deferred_msg);
+    if (failed) *failed = c->deferred_count;
     c->deferred_rc = 0;
+    c->deferred_count = 0;
+    return rc;
+}
+
+void bs__rpc_set_tag(bs__rpc *c, uint32_t id, uint64_t tag)
+{
+    slot *s = slot_of(c, id);
+    if (s) s->tag = tag;
+}
+
+static bool none_inflight(bs__rpc *c, const void *arg)
+{
+    (void)arg;
+    return c->inflight == 0 || c->phase != PH_READY;
+}
+
+int bs__rpc_drain(bs__rpc *c)
+{
+    if (c->phase == PH_BROKEN) return bs__error_set_raw(c->broken_rc, 0, c->broken_msg);
+    int rc = none_inflight(c, NULL) ? 0 : pump_until(c, none_inflight, NULL);
+    if (!rc && c->phase == PH_BROKEN) rc = bs__error_set_raw(c->broken_rc, 0, c->broken_msg);
     return rc;
 }
 

@@ -42,6 +42,7 @@ typedef struct bs__reply {
     size_t n_entries;
     uint64_t cursor;              /* list: has_cursor when more pages wait */
     bool has_cursor;
+    uint64_t tag;                 /* what bs__rpc_set_tag attached */
 } bs__reply;
 
 /* Preamble + hello over t (taken over, closed on failure too). Returns 0
@@ -70,6 +71,17 @@ int bs__rpc_error(const bs__rpc *c);
  * Returns 0 and *id, or the connection's error. */
 int bs__rpc_submit(bs__rpc *c, const bs__req *req, uint32_t *id);
 
+/* As bs__rpc_submit, but with copy the value is copied into the output
+ * queue, so the caller's buffer may go away as soon as this returns. */
+int bs__rpc_submit_ex(bs__rpc *c, const bs__req *req, bool copy, uint32_t *id);
+
+/* Attaches a caller's number to an outstanding call (returned in its reply). */
+void bs__rpc_set_tag(bs__rpc *c, uint32_t id, uint64_t tag);
+
+/* Waits until no call is in flight (discarded ones included). 0 or the
+ * connection's error. */
+int bs__rpc_drain(bs__rpc *c);
+
 /* Waits for call id and moves its result into *out (out->rc set). Returns
  * out->rc. Waiting on an id that is not outstanding is BS_ERR_INVALID. */
 int bs__rpc_wait(bs__rpc *c, uint32_t id, bs__reply *out);
@@ -83,8 +95,9 @@ int bs__rpc_poll(bs__rpc *c, uint32_t *id, int timeout_ms);
 void bs__rpc_discard(bs__rpc *c, uint32_t id);
 
 /* First error of a discarded call since the last take (0 when none); its
- * message becomes this thread's error message. */
-int bs__rpc_take_deferred(bs__rpc *c);
+ * message becomes this thread's error message. *failed (may be NULL) gets
+ * how many discarded calls failed; the count is reset. */
+int bs__rpc_take_deferred(bs__rpc *c, size_t *failed);
 
 /* Submit + wait. */
 int bs__rpc_call(bs__rpc *c, const bs__req *req, bs__reply *out);

@@ -27,6 +27,7 @@
 #define TAIL_MAX 1024
 #define CLOSE_WAIT_MS 3000  /* for the child to exit after EOF */
 #define TERM_WAIT_MS 1000   /* after SIGTERM */
+#define SOCKET_BUFFER (1024 * 1024)
 
 typedef struct spawn_transport {
     bs_transport base;
@@ -304,6 +305,10 @@ int bs__transport_spawn(bs_transport **out, char *const argv[])
     close(ev[1]);
     t->pid = pid;
     t->fd = sv[0];
+    /* larger socket buffers: fewer wake-ups while large values stream */
+    int sz = SOCKET_BUFFER;
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+    setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
     t->errfd = ev[0];
     fcntl(t->errfd, F_SETFL, fcntl(t->errfd, F_GETFL) | O_NONBLOCK);
     *out = &t->base;

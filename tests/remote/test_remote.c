@@ -374,3 +374,99 @@ Test(remote, server_side_limits_are_honoured_by_the_client)
     cr_assert_eq(bs_backend_store(b, "k", big, 1000), 0);
     bs_backend_free(b);
 }
+
+/* ---- batches ---- */
+
+typedef struct seen {
+    int calls[4000];
+    int failed;
+    int kill_after; /* kill the server after this many results (0: never) */
+    int results;
+    size_t len;
+    uint8_t *expect;
+} seen;
+
+static int on_result(void *ctx, size_t index, bs_op_result *res)
+{
+    seen *s = ctx;
+    s->calls[index]++;
+    if (res->rc) s->failed++;
+    if (res->data && s->expect)
+        cr_assert_eq(memcmp(res->data, s->expect + index, res->len), 0, "value %zu", index);
+    if (++s->results == s->kill_after) kill(last_pid(), SIGKILL);
+    return 0;
+}
+
+Test(remote, a_batch_survives_a_killed_server_and_reports_each_op_once)
+{
+    counting_wrapper();
+    bs_backend *b = opened();
+    cr_assert_eq(bs_backend_window(b), 128, "the server's window");
+    enum { N = 3000, LEN = 512 };
+    static bs_op ops[N];
+    static char names[N][32];
+    uint8_t *pool = malloc(N + LEN);
+    bs_test_fill(pool, N + LEN, 5);
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "data/%04d", i);
+        ops[i] = (bs_op){.kind = BS_OP_STORE, .name = names[i], .data = pool + i, .len = LEN};
+    }
+    static seen s;
+    memset(&s, 0, sizeof s);
+    s.kill_after = 1000;
+    cr_assert_eq(bs_backend_batch(b, ops, N, 0, on_result, &s), 0, "%s", bs_error_message());
+    for (int i = 0; i < N; i++) cr_assert_eq(s.calls[i], 1, "store %d reported once", i);
+    cr_assert_eq(s.failed, 0);
+    cr_assert_eq(read_int_file(P("count")), 2, "one reconnect");
+    /* load them back in a batch, killing the server again */
+    for (int i = 0; i < N; i++) ops[i] = (bs_op){.kind = BS_OP_LOAD, .name = names[i], .size = BS_SIZE_ALL};
+    memset(&s, 0, sizeof s);
+    s.kill_after = 2000;
+    s.expect = pool;
+    cr_assert_eq(bs_backend_batch(b, ops, N, 0, on_result, &s), 0, "%s", bs_error_message());
+    for (int i = 0; i < N; i++) cr_assert_eq(s.calls[i], 1);
+    cr_assert_eq(s.failed, 0);
+    /* deletes across a kill: each reported once, all succeed */
+    for (int i = 0; i < N; i++) ops[i] = (bs_op){.kind = BS_OP_DELETE, .name = names[i]};
+    memset(&s, 0, sizeof s);
+    s.kill_after = 500;
+    cr_assert_eq(bs_backend_batch(b, ops, N, 0, on_result, &s), 0, "%s", bs_error_message());
+    cr_assert_eq(s.failed, 0, "a repeated delete that finds nothing is done");
+    bs_list_iter *it;
+    cr_assert_eq(bs_backend_list_begin(b, "data", &it), 0);
+    bs_item_info e;
+    cr_assert_eq(bs_backend_list_next(it, &e), 0, "everything deleted");
+    bs_backend_list_end(it);
+    free(pool);
+    bs_backend_free(b);
+}
+
+Test(remote, fire_and_forget_errors_come_back_at_flush)
+{
+    bs_backend *b = opened();
+    char name[32];
+    uint8_t value[2000];
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof name, "f/%03d", i);
+        bs_test_fill(value, sizeof value, (uint64_t)i);
+        bs_op st = {.kind = BS_OP_STORE, .name = name, .data = value, .len = sizeof value};
+        cr_assert_eq(bs_backend_submit(b, &st), 0);
+        memset(value, 0, sizeof value); /* the caller's buffer may change at once */
+    }
+    bs_op del = {.kind = BS_OP_DELETE, .name = "f/missing"};
+    cr_assert_eq(bs_backend_submit(b, &del), 0);
+    bs_op del2 = {.kind = BS_OP_DELETE, .name = "f/missing2"};
+    cr_assert_eq(bs_backend_submit(b, &del2), 0);
+    size_t failed;
+    cr_assert_eq(bs_backend_flush(b, &failed), BS_ERR_NOT_FOUND);
+    cr_assert_eq(failed, 2);
+    cr_assert_eq(bs_backend_flush(b, &failed), 0, "reported once");
+    uint8_t *v;
+    size_t len;
+    cr_assert_eq(bs_backend_load(b, "f/123", 0, BS_SIZE_ALL, &v, &len), 0);
+    bs_test_fill(value, sizeof value, 123);
+    cr_assert_eq(len, sizeof value);
+    cr_assert_eq(memcmp(v, value, len), 0, "the value as it was at submit time");
+    bs_free(v);
+    bs_backend_free(b);
+}

@@ -121,8 +121,11 @@ Test(rpc, discarded_calls_report_errors_at_the_next_sync_point)
     }
     r = (bs__req){.method = BS_M_PING}; /* a sync point */
     call_ok(c, &r);
-    cr_assert_eq(bs__rpc_take_deferred(c), BS_ERR_NOT_FOUND);
-    cr_assert_eq(bs__rpc_take_deferred(c), 0, "reported once");
+    size_t failed;
+    cr_assert_eq(bs__rpc_take_deferred(c, &failed), BS_ERR_NOT_FOUND);
+    cr_assert_eq(failed, 1);
+    cr_assert_eq(bs__rpc_take_deferred(c, &failed), 0, "reported once");
+    cr_assert_eq(failed, 0);
     bs__rpc_free(c);
 }
 
