@@ -28,6 +28,8 @@ typedef struct ssh_transport {
     ssh_event event;
     unsigned reads;
     bool eof_sent;
+    bool ended;        /* the connection is gone; end_msg says why */
+    char end_msg[512];
     char label[300];
     char ring[STDERR_RING];
     size_t ring_pos; /* next byte goes here */
@@ -95,9 +97,11 @@ static bool session_broken(ssh_transport *t)
 }
 
 /* Records the end of the connection: what libssh said, the remote exit
- * status when it arrives soon, and the last stderr line(s). */
+ * status when it arrives soon, and the end of stderr. Computed once; later
+ * calls repeat the same message without waiting again. */
 static int lost(ssh_transport *t, const char *detail)
 {
+    if (t->ended) return bs__error_set_raw(BS_ERR_CONNECTION, 0, t->end_msg);
     char why[256], status[48] = "", tail[300];
     snprintf(why, sizeof why, "%s", detail ? detail : "");
     int64_t deadline = now_ms() + EXIT_STATUS_WAIT_MS;
@@ -110,12 +114,18 @@ static int lost(ssh_transport *t, const char *detail)
         if (left <= 0 || ssh_event_dopoll(t->event, (int)left) == SSH_ERROR) break;
     }
     if (st >= 0) snprintf(status, sizeof status, " (remote exit status %d)", st);
-    snprintf(tail, sizeof tail, "%s", build_tail(t));
+    const char *full = build_tail(t);
+    size_t len = strlen(full);
+    snprintf(tail, sizeof tail, "%s%s", len >= sizeof tail ? "..." : "",
+             len >= sizeof tail ? full + len - (sizeof tail - 4) : full);
     for (char *p = tail; *p; p++)
         if (*p == '\n' || *p == '\t') *p = ' ';
-    return bs__error_set(BS_ERR_CONNECTION, "ssh: connection to %s closed%s%s%s%s%s", t->label,
-                         why[0] ? ": " : "", why, status, tail[0] ? "; remote stderr: " : "",
-                         tail);
+    int rc = bs__error_set(BS_ERR_CONNECTION, "ssh: connection to %s closed%s%s%s%s%s",
+                           t->label, why[0] ? ": " : "", why, status,
+                           tail[0] ? "; remote stderr: " : "", tail);
+    snprintf(t->end_msg, sizeof t->end_msg, "%s", bs_error_message());
+    t->ended = true;
+    return rc;
 }
 
 static ssize_t sshtr_write(bs_transport *bt, const void *data, size_t len)

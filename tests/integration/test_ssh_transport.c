@@ -173,6 +173,13 @@ Test(ssh_transport, eof_is_a_connection_error_with_exit_status_and_stderr)
     cr_assert(strstr(msg, "exit status 3"), "message: %s", msg);
     cr_assert(strstr(msg, "it went wrong"), "message: %s", msg);
     cr_assert_str_eq(t->ops->stderr_tail(t), "it went wrong");
+    /* Reading again repeats the same error at once. */
+    char first[512];
+    snprintf(first, sizeof first, "%s", msg);
+    int64_t t0 = now_ms();
+    cr_assert_eq(t->ops->read(t, buf, sizeof buf), BS_ERR_CONNECTION);
+    cr_assert(now_ms() - t0 < 100, "second read took %lld ms", (long long)(now_ms() - t0));
+    cr_assert_str_eq(bs_error_message(), first);
     /* Writing to the finished command fails the same way. */
     ssize_t w = t->ops->write(t, "x", 1);
     cr_assert(w == BS_ERR_CONNECTION || w == 1, "write after end: %zd", w);
