@@ -10,6 +10,7 @@ typedef struct registry_entry {
 
 static const registry_entry registry[] = {
     {"file://", bs__posixfs_new},
+    {"sftp://", bs__sftp_new},
     {"serve://", bs__remote_new},
     {"ssh://", bs__remote_new},
 };
