@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "borgstore/errors.h"
+#include "client/remote/ssh_session.h"
 #include "client/transport.h"
 #include "sshd_fixture.h"
 #include "testutil.h"
@@ -610,4 +611,41 @@ Test(ssh_transport, debug_env_raises_libssh_logging)
     cr_assert(strstr(loud, "libssh"), "no libssh log with BORGSTORE_SSH_DEBUG=2: %.200s", loud);
     free(quiet);
     free(loud);
+}
+
+static bool host_has_aes(void)
+{
+    char *info = bs_test_read_file("/proc/cpuinfo", NULL);
+    bool aes = info && (strstr(info, " aes ") || strstr(info, " aes\n"));
+    free(info);
+    return aes;
+}
+
+static char *negotiated_cipher(const char *cfg)
+{
+    ssh_session s;
+    int rc = bs__ssh_session_open(&s, NULL, "ciphers", 0, cfg);
+    cr_assert_eq(rc, 0, "%s", bs_error_message());
+    char *name = strdup(ssh_get_cipher_out(s));
+    bs__ssh_session_close(s);
+    return name;
+}
+
+Test(ssh_transport, aes_gcm_is_preferred_on_aes_hardware_and_config_ciphers_win)
+{
+    char *dir = bs_sshd_scratch();
+    char *cfg = bs_sshd_config(dir, "ciphers", NULL, "  StrictHostKeyChecking accept-new");
+    char *name = negotiated_cipher(cfg);
+    cr_assert_str_eq(name, host_has_aes() ? "aes128-gcm@openssh.com"
+                                          : "chacha20-poly1305@openssh.com");
+    free(name);
+    free(cfg);
+    cfg = bs_sshd_config(dir, "ciphers", NULL,
+                         "  StrictHostKeyChecking accept-new\n  Ciphers aes256-ctr");
+    name = negotiated_cipher(cfg);
+    cr_assert_str_eq(name, "aes256-ctr");
+    free(name);
+    free(cfg);
+    bs_test_rmtree(dir);
+    free(dir);
 }
