@@ -92,6 +92,7 @@ int bs__defrag_target_name(char out_name[BS_NAME_BUF], const char *hex, const ch
 /* Constructors of the built-in backends. */
 int bs__posixfs_new(bs_backend **out, const char *url, const bs_backend_config *cfg);
 int bs__sftp_new(bs_backend **out, const char *url, const bs_backend_config *cfg);
+int bs__rclone_new(bs_backend **out, const char *url, const bs_backend_config *cfg);
 /* serve:///abs/path and ssh://[user@]host[:port]/path (client/remote/). */
 int bs__remote_new(bs_backend **out, const char *url, const bs_backend_config *cfg);
 

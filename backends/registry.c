@@ -11,6 +11,7 @@ typedef struct registry_entry {
 static const registry_entry registry[] = {
     {"file://", bs__posixfs_new},
     {"sftp://", bs__sftp_new},
+    {"rclone:", bs__rclone_new},
     {"serve://", bs__remote_new},
     {"ssh://", bs__remote_new},
 };

@@ -1,0 +1,1089 @@
+/* The rclone backend (rclone:REMOTE:PATH, or rclone:/local/path): drives a
+ * private `rclone rcd --rc-serve` child (rclone_proc.c) over its HTTP API
+ * with libcurl, like Python borgstore's rclone backend: "operations" calls
+ * with JSON bodies, uploadfile for values, ranged GETs of /[fs]/name for
+ * loads. Replies are read with rclone_json.c. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/backend.h"
+#include "backends/rclone_json.h"
+#include "backends/rclone_proc.h"
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/hashing.h"
+#include "common/names.h"
+
+#define MIN_VERSION_TEXT "1.57.0"
+static const int64_t min_version[3] = {1, 57, 0};
+#define START_TIMEOUT_S 30 /* BORGSTORE_RCLONE_TIMEOUT overrides */
+#define JSON_MAX ((size_t)256 << 20)
+#define TRIES 3            /* loads and stores: 500s are tried again, like borgstore */
+#define RESTARTS 1         /* a dead rclone is started again once per call */
+#define LOW_SPEED_TIME 600 /* seconds without a byte before a request fails */
+
+typedef struct rclonefs {
+    bs_backend base;
+    char *fs;       /* what rclone gets as fs: the URL's rest, '/'-terminated */
+    char *fs_json;  /* fs as a JSON string literal */
+    char *fs_query; /* fs percent-encoded */
+    char *fs_path;  /* its path part, kept out of messages */
+    char *binary;   /* RCLONE_BINARY or "rclone" */
+    bs_rclone_proc proc;
+    bool running;     /* proc serving and checked (version, fsinfo) */
+    bool ever_ran;    /* a restart may be tried */
+    bool server_move; /* the remote renames server-side: temp + move */
+    CURL *curl;
+    char base_url[64];  /* http://127.0.0.1:PORT/ */
+    char *user, *pass;  /* random, in sodium_malloc memory */
+    char err_text[512]; /* rclone's "error" of the last failed call, path-free */
+    long status;        /* HTTP status of the last request */
+} rclonefs;
+
+static rclonefs *R(bs_backend *b)
+{
+    return (rclonefs *)b;
+}
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+static void curl_init(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* ---- small helpers ------------------------------------------------------- */
+
+/* s as a JSON string literal (quoted, escaped); malloc'd or NULL. */
+static char *json_quote(const char *s)
+{
+    size_t n = strlen(s);
+    char *out = malloc(6 * n + 3);
+    if (!out) return NULL;
+    char *o = out;
+    *o++ = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            *o++ = '\\';
+            *o++ = (char)*p;
+        } else if (*p < 0x20) {
+            o += sprintf(o, "\\u%04x", *p);
+        } else {
+            *o++ = (char)*p;
+        }
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
+/* Percent-encodes everything but unreserved characters (and '/' when
+ * keep_slash). malloc'd or NULL. */
+static char *pct(const char *s, bool keep_slash)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *out = malloc(3 * strlen(s) + 1);
+    if (!out) return NULL;
+    char *o = out;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '.' || *p == '_' || *p == '~' || (keep_slash && *p == '/')) {
+            *o++ = (char)*p;
+        } else {
+            *o++ = '%';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 15];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static const char *split(const char *name, char parent[BS_NAME_BUF])
+{
+    const char *slash = strrchr(name, '/');
+    if (!slash) {
+        parent[0] = '\0';
+        return name;
+    }
+    memcpy(parent, name, (size_t)(slash - name));
+    parent[slash - name] = '\0';
+    return slash + 1;
+}
+
+/* Copies rclone's error text into r->err_text with the store's own path
+ * replaced, so no server path reaches a message. */
+static void keep_error_text(rclonefs *r, const char *text)
+{
+    size_t k = 0, plen = r->fs_path ? strlen(r->fs_path) : 0;
+    while (plen > 1 && r->fs_path[plen - 1] == '/')
+        plen--;
+    for (const char *p = text; *p && k + 1 < sizeof r->err_text;) {
+        if (plen > 1 && strncmp(p, r->fs_path, plen) == 0) {
+            static const char mark[] = "<store>";
+            for (const char *m = mark; *m && k + 1 < sizeof r->err_text;)
+                r->err_text[k++] = *m++;
+            p += plen;
+            continue;
+        }
+        unsigned char c = (unsigned char)*p++;
+        r->err_text[k++] = c < 0x20 ? ' ' : (char)c;
+    }
+    r->err_text[k] = '\0';
+}
+
+static bool err_has(const rclonefs *r, const char *what)
+{
+    return strstr(r->err_text, what);
+}
+
+/* ---- HTTP ----------------------------------------------------------------- */
+
+typedef struct sink {
+    rclonefs *r;
+    bs_buf buf;
+    size_t limit;
+    bs_hash_ctx *hash; /* hash instead of keeping the bytes */
+    bool over;         /* more than limit arrived */
+    char content_range[128];
+} sink;
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    sink *s = ud;
+    size_t n = size * nmemb;
+    if (s->hash && s->r->status / 100 == 2) { /* error bodies are kept, not hashed */
+        bs__hash_update(s->hash, ptr, n);
+        return n;
+    }
+    if (s->buf.len + n > s->limit) {
+        s->over = true;
+        return 0; /* aborts the transfer */
+    }
+    return bs__buf_append(&s->buf, ptr, n) ? 0 : n;
+}
+
+static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
+{
+    sink *s = ud;
+    size_t n = size * nitems;
+    static const char cr[] = "content-range:";
+    if (!strncasecmp(buf, "HTTP/", 5)) {
+        /* the status line: learn the status before the body arrives */
+        long st = 0;
+        const char *sp = memchr(buf, ' ', n);
+        if (sp) st = strtol(sp + 1, NULL, 10);
+        s->r->status = st;
+        s->content_range[0] = '\0';
+    } else if (n > sizeof cr - 1 && !strncasecmp(buf, cr, sizeof cr - 1)) {
+        size_t v = sizeof cr - 1;
+        while (v < n && buf[v] == ' ')
+            v++;
+        size_t len = n - v;
+        while (len && (buf[v + len - 1] == '\r' || buf[v + len - 1] == '\n'))
+            len--;
+        if (len >= sizeof s->content_range) len = sizeof s->content_range - 1;
+        memcpy(s->content_range, buf + v, len);
+        s->content_range[len] = '\0';
+    }
+    return n;
+}
+
+static int on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+    (void)a, (void)b, (void)c, (void)d;
+    bs__rclone_drain(&((rclonefs *)ud)->proc); /* its log must never fill the pipe */
+    return 0;
+}
+
+/* The daemon is gone or unreachable. */
+static int lost(rclonefs *r, const char *what, const char *name, const char *why)
+{
+    char st[64];
+    bool alive = bs__rclone_alive(&r->proc);
+    r->running = false;
+    return bs__error_set(BS_ERR_CONNECTION, "rclone: %s %s: %s (rclone %s); its log: %s", what,
+                         name, why,
+                         alive ? "running" : bs__rclone_exit_text(&r->proc, st, sizeof st),
+                         bs__rclone_log_tail(&r->proc));
+}
+
+typedef struct request {
+    const char *path;  /* after base_url */
+    const char *json;  /* POST body, or NULL for a GET */
+    curl_mime *mime;   /* multipart POST */
+    const char *range; /* "bytes=..." or NULL */
+} request;
+
+/* Performs q; r->status is the HTTP status. 0 when the server answered
+ * (whatever the status), BS_ERR_CONNECTION when it could not be reached. */
+static int perform(rclonefs *r, const request *q, sink *s, const char *what, const char *name)
+{
+    CURL *c = r->curl;
+    char url[8192];
+    int n = snprintf(url, sizeof url, "%s%s", r->base_url, q->path);
+    if (n < 0 || (size_t)n >= sizeof url)
+        return bs__error_set(BS_ERR_INVALID, "rclone: %s %s: request too long", what, name);
+    curl_easy_reset(c);
+    struct curl_slist *hdrs = NULL;
+    char range[96];
+    if (q->json) hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    if (q->range) {
+        snprintf(range, sizeof range, "Range: %s", q->range);
+        struct curl_slist *h2 = curl_slist_append(hdrs, range);
+        if (h2) hdrs = h2;
+    }
+    hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+    curl_easy_setopt(c, CURLOPT_USERNAME, r->user);
+    curl_easy_setopt(c, CURLOPT_PASSWORD, r->pass);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)LOW_SPEED_TIME);
+    curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, r);
+    if (q->mime) {
+        curl_easy_setopt(c, CURLOPT_MIMEPOST, q->mime);
+    } else if (q->json) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->json);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(q->json));
+    }
+    r->status = 0;
+    CURLcode cc = curl_easy_perform(c);
+    curl_slist_free_all(hdrs);
+    bs__rclone_drain(&r->proc);
+    if (cc == CURLE_WRITE_ERROR && s->over)
+        return bs__error_set(BS_ERR_PROTOCOL, "rclone: %s %s: reply larger than %zu bytes",
+                             what, name, s->limit);
+    if (cc == CURLE_WRITE_ERROR)
+        return bs__error_set(BS_ERR_NOMEM, "rclone: %s %s", what, name);
+    /* rclone 1.60 declares the length of the range it could not serve on
+     * its short error page: an error status with a short body is an answer */
+    if (cc == CURLE_PARTIAL_FILE && r->status >= 400) cc = CURLE_OK;
+    if (cc != CURLE_OK) return lost(r, what, name, curl_easy_strerror(cc));
+    long code = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    r->status = code;
+    return 0;
+}
+
+/* The error of a non-2xx answer: rclone's "error" text (path-free) kept in
+ * r->err_text, and the code. The one mapping from HTTP status and rclone's
+ * texts to our codes; callers handle the answers that mean something else
+ * for their call first. */
+static int http_error(rclonefs *r, const sink *s, const char *what, const char *name)
+{
+    bs_json *doc = NULL;
+    r->err_text[0] = '\0';
+    if (s->buf.len &&
+        bs__json_parse(&doc, (const char *)s->buf.data, s->buf.len, "rclone") == 0) {
+        const char *e = bs__json_str(doc, bs__json_get(doc, bs__json_root(doc), "error"), NULL);
+        if (e) keep_error_text(r, e);
+    } else if (s->buf.len) {
+        char text[256];
+        size_t n = s->buf.len < sizeof text - 1 ? s->buf.len : sizeof text - 1;
+        memcpy(text, s->buf.data, n);
+        text[n] = '\0';
+        keep_error_text(r, text);
+    }
+    bs__json_free(doc);
+    bs__error_clear();
+    long st = r->status;
+    if (st == 404 || err_has(r, "no such file or directory") ||
+        err_has(r, "object not found") || err_has(r, "directory not found"))
+        return bs__error_set(BS_ERR_NOT_FOUND, "%s", name);
+    if (st == 401)
+        return bs__error_set(BS_ERR_PROTOCOL, "rclone: %s %s: rclone refused our credentials",
+                             what, name);
+    if (st == 403 || err_has(r, "permission denied"))
+        return bs__error_set(BS_ERR_PERMISSION, "rclone: %s %s: %s", what, name, r->err_text);
+    if (err_has(r, "didn't find section in config file"))
+        return bs__error_set(BS_ERR_URL_INVALID,
+                             "rclone: the remote of the URL is not configured (see 'rclone "
+                             "config'): %s",
+                             r->err_text);
+    return bs__error_set(BS_ERR_IO, "rclone: %s %s: %s (HTTP %ld)", what, name,
+                         r->err_text[0] ? r->err_text : "failed", st);
+}
+
+/* POSTs an operations/... call with body; on 200 parses the reply into
+ * *out (when out is non-NULL). Other answers: their code, r->status and
+ * r->err_text set. */
+static int call(rclonefs *r, const char *method, const char *body, bs_json **out,
+                const char *what, const char *name)
+{
+    if (out) *out = NULL;
+    sink s = {.r = r, .limit = JSON_MAX};
+    request q = {.path = method, .json = body};
+    int rc = perform(r, &q, &s, what, name);
+    if (!rc && r->status != 200) rc = http_error(r, &s, what, name);
+    if (!rc && out)
+        rc = bs__json_parse(out, s.buf.data ? (const char *)s.buf.data : "", s.buf.len, method);
+    bs__buf_free(&s.buf);
+    return rc;
+}
+
+/* A JSON body {"fs": fs, "remote": name, extra...}; malloc'd. */
+static char *body_fs_remote(rclonefs *r, const char *name, const char *extra)
+{
+    char *qn = json_quote(name), *out = NULL;
+    if (qn &&
+        asprintf(&out, "{\"fs\":%s,\"remote\":%s%s}", r->fs_json, qn, extra ? extra : "") < 0)
+        out = NULL;
+    free(qn);
+    return out;
+}
+
+/* call() with {"fs","remote"} as the body. */
+static int call_fs(rclonefs *r, const char *method, const char *name, const char *extra,
+                   bs_json **out, const char *what)
+{
+    char *body = body_fs_remote(r, name, extra);
+    if (!body) return bs__error_set(BS_ERR_NOMEM, "rclone: %s %s", what, name);
+    int rc = call(r, method, body, out, what, *name ? name : "(root)");
+    free(body);
+    return rc;
+}
+
+/* ---- the daemon ----------------------------------------------------------- */
+
+static void stop(rclonefs *r)
+{
+    bs__rclone_stop(&r->proc);
+    r->running = false;
+}
+
+static int start_timeout_ms(void)
+{
+    const char *v = getenv("BORGSTORE_RCLONE_TIMEOUT");
+    long s = v && *v ? strtol(v, NULL, 10) : START_TIMEOUT_S;
+    if (s <= 0 || s > 3600) s = START_TIMEOUT_S;
+    return (int)s * 1000;
+}
+
+/* Checks core/version against the minimum. */
+static int check_version(rclonefs *r)
+{
+    bs_json *doc;
+    int rc = call(r, "core/version", "{}", &doc, "version", "check");
+    if (rc) return rc;
+    bs_json_ref root = bs__json_root(doc);
+    const char *v = bs__json_str(doc, bs__json_get(doc, root, "version"), NULL);
+    bs_json_ref d = bs__json_first(doc, bs__json_get(doc, root, "decomposed"));
+    int64_t have[3] = {0, 0, 0};
+    for (int i = 0; i < 3 && d; i++, d = bs__json_next(doc, d))
+        bs__json_int(doc, d, &have[i]);
+    int cmp = 0;
+    for (int i = 0; i < 3 && !cmp; i++)
+        cmp = (have[i] > min_version[i]) - (have[i] < min_version[i]);
+    if (cmp < 0)
+        rc = bs__error_set(
+            BS_ERR_UNSUPPORTED,
+            "rclone: %s is %s, too old: borgstore needs rclone >= " MIN_VERSION_TEXT, r->binary,
+            v ? v : "of an unknown version");
+    bs__json_free(doc);
+    return rc;
+}
+
+/* Whether the remote renames on the server (operations/fsinfo Features.Move). */
+static int check_features(rclonefs *r)
+{
+    bs_json *doc;
+    char *body = NULL;
+    if (asprintf(&body, "{\"fs\":%s}", r->fs_json) < 0)
+        return bs__error_set(BS_ERR_NOMEM, "rclone: fsinfo");
+    int rc = call(r, "operations/fsinfo", body, &doc, "fsinfo", "(root)");
+    free(body);
+    if (rc) return rc;
+    bool move = false;
+    bs__json_bool(doc,
+                  bs__json_get(doc, bs__json_get(doc, bs__json_root(doc), "Features"), "Move"),
+                  &move);
+    r->server_move = move;
+    bs__json_free(doc);
+    return 0;
+}
+
+static int start(rclonefs *r)
+{
+    if (r->running && bs__rclone_alive(&r->proc)) return 0;
+    if (r->running) return lost(r, "calling", "rclone", "it exited");
+    stop(r);
+    uint8_t rnd[24];
+    randombytes_buf(rnd, 8);
+    bs__hex(r->user, rnd, 8);
+    randombytes_buf(rnd, sizeof rnd);
+    bs__hex(r->pass, rnd, sizeof rnd);
+    sodium_memzero(rnd, sizeof rnd);
+    int rc = bs__rclone_start(&r->proc, r->binary, r->user, r->pass, start_timeout_ms());
+    if (rc) return rc;
+    snprintf(r->base_url, sizeof r->base_url, "http://127.0.0.1:%d/", r->proc.port);
+    if (!r->curl && !(r->curl = curl_easy_init())) {
+        stop(r);
+        return bs__error_set(BS_ERR_NOMEM, "rclone: libcurl");
+    }
+    if ((rc = check_version(r)) || (rc = check_features(r))) {
+        stop(r);
+        return rc;
+    }
+    r->running = true;
+    r->ever_ran = true;
+    return 0;
+}
+
+/* Whether a call that failed with rc is tried again with a new rclone. */
+static bool restart(rclonefs *r, int rc, int *attempt)
+{
+    if (rc != BS_ERR_CONNECTION || !r->ever_ran || *attempt >= RESTARTS) return false;
+    stop(r);
+    (*attempt)++;
+    return true;
+}
+
+#define WITH_RCLONE(r, call_expr)                                                              \
+    do {                                                                                       \
+        int attempt_ = 0;                                                                      \
+        do {                                                                                   \
+            rc = start(r);                                                                     \
+            if (!rc) rc = (call_expr);                                                         \
+        } while (restart(r, rc, &attempt_));                                                   \
+    } while (0)
+
+/* ---- create / destroy / open / close -------------------------------------- */
+
+/* stat of name: *exists, *dir, *size. A missing parent is "missing". */
+static int stat_item(rclonefs *r, const char *name, bool *exists, bool *dir, uint64_t *size)
+{
+    bs_json *doc;
+    *exists = *dir = false;
+    *size = 0;
+    int rc = call_fs(r, "operations/stat", name,
+                     ",\"opt\":{\"noModTime\":true,\"noMimeType\":true}", &doc, "info");
+    if (rc == BS_ERR_NOT_FOUND || (rc == BS_ERR_IO && err_has(r, "not a directory"))) {
+        bs__error_clear();
+        return 0;
+    }
+    if (rc) return rc;
+    bs_json_ref item = bs__json_get(doc, bs__json_root(doc), "item");
+    if (bs__json_type(doc, item) == BS_JSON_OBJECT) { /* rclone 1.60: missing is "item": null */
+        *exists = true;
+        bs__json_bool(doc, bs__json_get(doc, item, "IsDir"), dir);
+        int64_t sz = 0;
+        if (!*dir && bs__json_int(doc, bs__json_get(doc, item, "Size"), &sz) && sz > 0)
+            *size = (uint64_t)sz;
+    }
+    bs__json_free(doc);
+    return 0;
+}
+
+static int do_create(rclonefs *r)
+{
+    bs_json *doc;
+    int rc = call_fs(r, "operations/list", "", NULL, &doc, "create");
+    if (rc == BS_ERR_NOT_FOUND) {
+        bs__error_clear();
+    } else if (rc == BS_ERR_IO && err_has(r, "not a directory")) {
+        return bs__error_set(BS_ERR_ALREADY_EXISTS,
+                             "storage base path exists and is not a directory");
+    } else if (rc) {
+        return rc;
+    } else {
+        bool empty = !bs__json_first(doc, bs__json_get(doc, bs__json_root(doc), "list"));
+        bs__json_free(doc);
+        if (!empty)
+            return bs__error_set(BS_ERR_ALREADY_EXISTS, "storage base path is not empty");
+    }
+    return call_fs(r, "operations/mkdir", "", NULL, NULL, "create");
+}
+
+static int rclone_create(bs_backend *b)
+{
+    rclonefs *r = R(b);
+    int rc;
+    WITH_RCLONE(r, do_create(r));
+    return rc;
+}
+
+static int do_destroy(rclonefs *r)
+{
+    bool exists, dir;
+    uint64_t size;
+    int rc = stat_item(r, "", &exists, &dir, &size);
+    if (rc) return rc;
+    if (!exists || !dir)
+        return bs__error_set(BS_ERR_DOES_NOT_EXIST, "storage base path does not exist");
+    return call_fs(r, "operations/purge", "", NULL, NULL, "destroy");
+}
+
+static int rclone_destroy(bs_backend *b)
+{
+    rclonefs *r = R(b);
+    int rc;
+    WITH_RCLONE(r, do_destroy(r));
+    return rc;
+}
+
+static int do_open(rclonefs *r)
+{
+    bool exists, dir;
+    uint64_t size;
+    int rc = stat_item(r, "", &exists, &dir, &size);
+    if (rc) return rc;
+    if (!exists || !dir)
+        return bs__error_set(BS_ERR_DOES_NOT_EXIST,
+                             "storage base path does not exist or is not a directory");
+    return 0;
+}
+
+static int rclone_open(bs_backend *b)
+{
+    rclonefs *r = R(b);
+    int rc;
+    WITH_RCLONE(r, do_open(r));
+    if (rc) stop(r);
+    return rc;
+}
+
+static int rclone_close(bs_backend *b)
+{
+    rclonefs *r = R(b);
+    stop(r);
+    r->ever_ran = false;
+    return 0;
+}
+
+/* ---- directories / info ------------------------------------------------------ */
+
+static int do_mkdir(rclonefs *r, const char *name)
+{
+    int rc = call_fs(r, "operations/mkdir", name, NULL, NULL, "mkdir");
+    if (rc == BS_ERR_IO && err_has(r, "not a directory"))
+        return bs__error_set(BS_ERR_IO, "mkdir %s: exists and is not a directory", name);
+    return rc;
+}
+
+static int rclone_mkdir(bs_backend *b, const char *name)
+{
+    rclonefs *r = R(b);
+    int rc;
+    WITH_RCLONE(r, do_mkdir(r, name));
+    return rc;
+}
+
+static int do_rmdir(rclonefs *r, const char *name)
+{
+    /* rclone's local rmdir also removes a file: look first */
+    bool exists, dir;
+    uint64_t size;
+    int rc = stat_item(r, name, &exists, &dir, &size);
+    if (rc) return rc;
+    if (!exists) return bs__error_set(BS_ERR_NOT_FOUND, "%s", name);
+    if (!dir) return bs__error_set(BS_ERR_IO, "rmdir %s: not a directory", name);
+    rc = call_fs(r, "operations/rmdir", name, NULL, NULL, "rmdir");
+    if (rc == BS_ERR_IO && err_has(r, "not empty"))
+        return bs__error_set(BS_ERR_IO, "rmdir %s: directory not empty", name);
+    return rc;
+}
+
+static int rclone_rmdir(bs_backend *b, const char *name)
+{
+    rclonefs *r = R(b);
+    int rc, attempt = 0;
+    do {
+        rc = start(r);
+        if (!rc) rc = do_rmdir(r, name);
+        if (rc == BS_ERR_NOT_FOUND && attempt > 0) rc = 0; /* the lost try did it */
+    } while (restart(r, rc, &attempt));
+    return rc;
+}
+
+static int rclone_info(bs_backend *b, const char *name, bs_item_info *out)
+{
+    rclonefs *r = R(b);
+    int rc;
+    bool exists = false, dir = false;
+    uint64_t size = 0;
+    WITH_RCLONE(r, stat_item(r, name, &exists, &dir, &size));
+    if (rc) return rc;
+    out->exists = exists;
+    out->directory = dir;
+    out->size = dir ? 0 : size;
+    out->atime_ns = 0; /* not known through rclone */
+    return 0;
+}
+
+/* ---- load / hash ---------------------------------------------------------------- */
+
+/* "[fs]/name" path of a GET, percent-encoded; malloc'd. */
+static char *get_path(rclonefs *r, const char *name)
+{
+    char *n = pct(name, true), *out = NULL;
+    if (n && asprintf(&out, "%%5B%s%%5D/%s", r->fs_query, n) < 0) out = NULL;
+    free(n);
+    return out;
+}
+
+/* Parses "bytes A-B/TOTAL" (rclone 1.60 also writes A > B, or a negative A,
+ * for ranges it cannot serve). true with *total when TOTAL is a number. */
+static bool range_total(const char *cr, uint64_t *total)
+{
+    const char *slash = strrchr(cr, '/');
+    if (strncmp(cr, "bytes ", 6) != 0 || !slash || slash[1] < '0' || slash[1] > '9')
+        return false;
+    *total = strtoull(slash + 1, NULL, 10);
+    return true;
+}
+
+static int do_load(rclonefs *r, const char *name, int64_t offset, int64_t size, uint8_t **out,
+                   size_t *out_len)
+{
+    char range[80] = "";
+    if (offset >= 0) {
+        if (size == 0)
+            snprintf(range, sizeof range, "bytes=%lld-%lld", (long long)offset,
+                     (long long)offset);
+        else if (size != BS_SIZE_ALL && size - 1 <= INT64_MAX - offset)
+            snprintf(range, sizeof range, "bytes=%lld-%lld", (long long)offset,
+                     (long long)(offset + size - 1));
+        else if (offset > 0)
+            snprintf(range, sizeof range, "bytes=%lld-", (long long)offset);
+    } else {
+        if (offset == INT64_MIN) return bs__error_set(BS_ERR_READ_RANGE, "load %s", name);
+        snprintf(range, sizeof range, "bytes=-%lld", (long long)-offset); /* the last N bytes */
+    }
+    char *path = get_path(r, name);
+    if (!path) return bs__error_set(BS_ERR_NOMEM, "load %s", name);
+    sink s = {.r = r, .limit = SIZE_MAX};
+    request q = {.path = path, .range = range[0] ? range : NULL};
+    int rc = 0;
+    for (int t = 0; t < TRIES; t++) { /* a 500 may be passing trouble of the remote */
+        bs__buf_free(&s.buf);
+        if ((rc = perform(r, &q, &s, "load", name)) || r->status != 500) break;
+        rc = http_error(r, &s, "load", name);
+        if (err_has(r, "is a directory")) {
+            rc = bs__error_set(BS_ERR_IO, "load %s: is a directory", name);
+            break;
+        }
+    }
+    free(path);
+    if (rc) {
+        bs__buf_free(&s.buf);
+        return rc;
+    }
+    uint64_t total = 0;
+    bool have_total = range_total(s.content_range, &total);
+    if (!rc && r->status == 404 && offset < 0 && s.content_range[0]) {
+        /* rclone 1.60 answers a suffix range longer than the file with 404
+         * and a Content-Range: that is a read before the start */
+        rc = bs__error_set(BS_ERR_READ_RANGE, "load %s: offset %lld is before the start", name,
+                           (long long)offset);
+    } else if (!rc && r->status == 416) {
+        bs__buf_free(&s.buf); /* offset at or past the end: nothing */
+    } else if (!rc && r->status != 200 && r->status != 206) {
+        rc = http_error(r, &s, "load", name);
+    } else if (!rc && offset < 0 && have_total && (uint64_t)-offset > total) {
+        /* a server that serves an over-long suffix range as the whole file */
+        rc = bs__error_set(BS_ERR_READ_RANGE, "load %s: offset %lld is before the start", name,
+                           (long long)offset);
+    } else if (!rc && r->status == 200 && range[0]) {
+        /* the whole value despite the Range: cut it here */
+        uint64_t len = s.buf.len, start = offset >= 0 ? (uint64_t)offset : 0;
+        if (offset < 0) {
+            if ((uint64_t)-offset > len)
+                rc =
+                    bs__error_set(BS_ERR_READ_RANGE, "load %s: offset %lld is before the start",
+                                  name, (long long)offset);
+            else
+                start = len - (uint64_t)-offset;
+        }
+        if (!rc) {
+            uint64_t avail = start < len ? len - start : 0;
+            if (start && avail) memmove(s.buf.data, s.buf.data + start, (size_t)avail);
+            s.buf.len = (size_t)avail;
+        }
+    }
+    if (!rc && size == 0) s.buf.len = 0; /* the probe byte is not wanted */
+    if (!rc && size != BS_SIZE_ALL && s.buf.len > (uint64_t)size) s.buf.len = (size_t)size;
+    if (rc) {
+        bs__buf_free(&s.buf);
+        return rc;
+    }
+    *out = bs__buf_steal(&s.buf, out_len);
+    if (!*out) return bs__error_set(BS_ERR_NOMEM, "load %s", name);
+    return 0;
+}
+
+static int rclone_load(bs_backend *b, const char *name, int64_t offset, int64_t size,
+                       uint8_t **out, size_t *out_len)
+{
+    rclonefs *r = R(b);
+    int rc;
+    WITH_RCLONE(r, do_load(r, name, offset, size, out, out_len));
+    return rc;
+}
+
+/* rclone 1.60 has no operations/hashsum: the value streams through the hash. */
+static int do_hash(rclonefs *r, const char *name, bs_hash_alg alg, char hex[BS_HASH_HEX_SIZE])
+{
+    char *path = get_path(r, name);
+    if (!path) return bs__error_set(BS_ERR_NOMEM, "hash %s", name);
+    int rc = 0;
+    for (int t = 0; t < TRIES; t++) {
+        bs_hash_ctx ctx;
+        if ((rc = bs__hash_init(&ctx, alg))) break;
+        sink s = {.r = r, .limit = JSON_MAX, .hash = &ctx};
+        request q = {.path = path};
+        rc = perform(r, &q, &s, "hash", name);
+        if (!rc && r->status == 200) {
+            uint8_t digest[BS_HASH_MAX_BYTES];
+            bs__hex(hex, digest, bs__hash_final(&ctx, digest));
+        } else if (!rc) {
+            rc = http_error(r, &s, "hash", name);
+            if (err_has(r, "is a directory"))
+                rc = bs__error_set(BS_ERR_IO, "hash %s: is a directory", name);
+        }
+        bs__buf_free(&s.buf);
+        if (rc != BS_ERR_IO || r->status != 500 || err_has(r, "is a directory")) break;
+    }
+    free(path);
+    return rc;
+}
+
+static int rclone_hash(bs_backend *b, const char *name, bs_hash_alg alg,
+                       char hex[BS_HASH_HEX_SIZE])
+{
+    rclonefs *r = R(b);
+    int rc;
+    WITH_RCLONE(r, do_hash(r, name, alg, hex));
+    return rc;
+}
+
+/* ---- store / delete / move ----------------------------------------------------------- */
+
+typedef struct upload_src {
+    const uint8_t *data;
+    size_t len, pos;
+} upload_src;
+
+static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
+{
+    upload_src *u = ud;
+    size_t n = size * nitems, left = u->len - u->pos;
+    if (n > left) n = left;
+    memcpy(buf, u->data + u->pos, n);
+    u->pos += n;
+    return n;
+}
+
+static int on_seek(void *ud, curl_off_t off, int origin)
+{
+    upload_src *u = ud;
+    if (origin != SEEK_SET || off < 0 || (uint64_t)off > u->len) return CURL_SEEKFUNC_CANTSEEK;
+    u->pos = (size_t)off;
+    return CURL_SEEKFUNC_OK;
+}
+
+/* operations/uploadfile of data as dir/leaf. */
+static int upload(rclonefs *r, const char *dir, const char *leaf, const uint8_t *data,
+                  size_t len, const char *name)
+{
+    char *qdir = pct(dir, false), *path = NULL;
+    if (!qdir ||
+        asprintf(&path, "operations/uploadfile?fs=%s&remote=%s", r->fs_query, qdir) < 0) {
+        free(qdir);
+        return bs__error_set(BS_ERR_NOMEM, "store %s", name);
+    }
+    free(qdir);
+    int rc = 0;
+    for (int t = 0; t < TRIES; t++) {
+        upload_src src = {.data = data, .len = len};
+        curl_mime *mime = curl_mime_init(r->curl);
+        curl_mimepart *part = mime ? curl_mime_addpart(mime) : NULL;
+        if (!part || curl_mime_name(part, "file0") != CURLE_OK ||
+            curl_mime_filename(part, leaf) != CURLE_OK ||
+            curl_mime_type(part, "application/octet-stream") != CURLE_OK ||
+            curl_mime_data_cb(part, (curl_off_t)len, on_read, on_seek, NULL, &src) !=
+                CURLE_OK) {
+            curl_mime_free(mime);
+            rc = bs__error_set(BS_ERR_NOMEM, "store %s", name);
+            break;
+        }
+        sink s = {.r = r, .limit = JSON_MAX};
+        request q = {.path = path, .mime = mime};
+        rc = perform(r, &q, &s, "store", name);
+        if (!rc && r->status != 200) rc = http_error(r, &s, "store", name);
+        curl_mime_free(mime);
+        bs__buf_free(&s.buf);
+        if (rc != BS_ERR_IO || r->status != 500) break;
+    }
+    free(path);
+    return rc;
+}
+
+static int movefile(rclonefs *r, const char *from, const char *to, const char *what,
+                    const char *name)
+{
+    char *qf = json_quote(from), *qt = json_quote(to), *body = NULL;
+    if (!qf || !qt ||
+        asprintf(&body, "{\"srcFs\":%s,\"srcRemote\":%s,\"dstFs\":%s,\"dstRemote\":%s}",
+                 r->fs_json, qf, r->fs_json, qt) < 0)
+        body = NULL;
+    free(qf);
+    free(qt);
+    if (!body) return bs__error_set(BS_ERR_NOMEM, "%s %s", what, name);
+    int rc = call(r, "operations/movefile", body, NULL, what, name);
+    free(body);
+    if (rc == BS_ERR_IO && err_has(r, "is a directory"))
+        rc = bs__error_set(BS_ERR_IO, "%s %s: the target is a directory", what, name);
+    return rc;
+}
+
+/* Where the remote renames on the server (local disks, sftp, ...), the
+ * value goes to a temp file that is moved into place, as in the posix
+ * backend: rclone 1.60 writes local files in place, so a reader could see a
+ * partial value. Object stores get the value directly (their uploads appear
+ * whole, and a "move" there would be a copy). */
+static int do_store(rclonefs *r, const char *name, const uint8_t *data, size_t len)
+{
+    char parent[BS_NAME_BUF];
+    const char *leaf = split(name, parent);
+    if (!r->server_move) return upload(r, parent, leaf, data, len, name);
+    uint8_t rnd[8];
+    char hex[17], tmp[BS_NAME_BUF + 32], tmpname[2 * BS_NAME_BUF + 32];
+    randombytes_buf(rnd, sizeof rnd);
+    bs__hex(hex, rnd, sizeof rnd);
+    snprintf(tmp, sizeof tmp, "%s.%s" BS_TMP_SUFFIX, leaf, hex);
+    snprintf(tmpname, sizeof tmpname, "%s%s%s", parent, *parent ? "/" : "", tmp);
+    int rc = upload(r, parent, tmp, data, len, name);
+    if (!rc) rc = movefile(r, tmpname, name, "store", name);
+    if (rc && rc != BS_ERR_CONNECTION) {
+        int keep = rc;
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", bs_error_message());
+        call_fs(r, "operations/deletefile", tmpname, NULL, NULL, "store"); /* best effort */
+        bs__error_set_raw(keep, 0, msg);
+        rc = keep;
+    }
+    return rc;
+}
+
+static int rclone_store(bs_backend *b, const char *name, const void *data, size_t len)
+{
+    rclonefs *r = R(b);
+    int rc;
+    WITH_RCLONE(r, do_store(r, name, data, len));
+    return rc;
+}
+
+static int do_delete(rclonefs *r, const char *name)
+{
+    int rc = call_fs(r, "operations/deletefile", name, NULL, NULL, "delete");
+    if (rc == BS_ERR_IO && err_has(r, "is a directory"))
+        return bs__error_set(BS_ERR_IO, "delete %s: is a directory", name);
+    return rc;
+}
+
+static int rclone_delete(bs_backend *b, const char *name)
+{
+    rclonefs *r = R(b);
+    int rc, attempt = 0;
+    do {
+        rc = start(r);
+        if (!rc) rc = do_delete(r, name);
+        if (rc == BS_ERR_NOT_FOUND && attempt > 0) rc = 0; /* the lost try did it */
+    } while (restart(r, rc, &attempt));
+    return rc;
+}
+
+static int rclone_move(bs_backend *b, const char *cur, const char *dst)
+{
+    rclonefs *r = R(b);
+    int rc, attempt = 0;
+    do {
+        rc = start(r);
+        if (!rc) rc = movefile(r, cur, dst, "move", cur);
+        if (rc == BS_ERR_NOT_FOUND && attempt > 0) rc = 0; /* the lost try did it */
+    } while (restart(r, rc, &attempt));
+    return rc;
+}
+
+/* ---- list ---------------------------------------------------------------------- */
+
+typedef struct rclone_iter {
+    bs_list_iter base;
+    bs_item_info *items;
+    size_t n, pos;
+} rclone_iter;
+
+static int iter_next(bs_list_iter *it, bs_item_info *out)
+{
+    rclone_iter *ri = (rclone_iter *)it;
+    if (ri->pos >= ri->n) return 0;
+    *out = ri->items[ri->pos++];
+    return 1;
+}
+
+static void iter_end(bs_list_iter *it)
+{
+    rclone_iter *ri = (rclone_iter *)it;
+    free(ri->items);
+    free(ri);
+}
+
+static int cmp_items(const void *a, const void *b)
+{
+    return strcmp(((const bs_item_info *)a)->name, ((const bs_item_info *)b)->name);
+}
+
+static int do_list(rclonefs *r, const char *name, rclone_iter *it)
+{
+    bs_json *doc;
+    const char *label = *name ? name : "(root)";
+    int rc = call_fs(r, "operations/list", name,
+                     ",\"opt\":{\"noModTime\":true,\"noMimeType\":true}", &doc, "list");
+    if (rc == BS_ERR_IO && err_has(r, "not a directory"))
+        return bs__error_set(BS_ERR_NOT_FOUND, "%s (not a directory)", label);
+    if (rc) return rc;
+    bs_json_ref list = bs__json_get(doc, bs__json_root(doc), "list");
+    size_t n = 0;
+    for (bs_json_ref e = bs__json_first(doc, list); e; e = bs__json_next(doc, e))
+        n++;
+    it->items = calloc(n ? n : 1, sizeof *it->items);
+    if (!it->items) {
+        bs__json_free(doc);
+        return bs__error_set(BS_ERR_NOMEM, "list %s", label);
+    }
+    for (bs_json_ref e = bs__json_first(doc, list); e; e = bs__json_next(doc, e)) {
+        const char *nm = bs__json_str(doc, bs__json_get(doc, e, "Name"), NULL);
+        /* like posix: valid names only (temp files and others are skipped) */
+        if (!nm || !strcmp(nm, ".") || !bs__name_is_valid(nm) || strchr(nm, '/')) continue;
+        bs_item_info *o = &it->items[it->n++];
+        memcpy(o->name, nm, strlen(nm) + 1);
+        o->exists = true;
+        bs__json_bool(doc, bs__json_get(doc, e, "IsDir"), &o->directory);
+        int64_t sz = 0;
+        if (!o->directory && bs__json_int(doc, bs__json_get(doc, e, "Size"), &sz) && sz > 0)
+            o->size = (uint64_t)sz;
+    }
+    bs__json_free(doc);
+    if (it->n > 1) qsort(it->items, it->n, sizeof *it->items, cmp_items);
+    return 0;
+}
+
+static int rclone_list_begin(bs_backend *b, const char *name, bs_list_iter **out)
+{
+    rclonefs *r = R(b);
+    int rc, attempt = 0;
+    rclone_iter *it = NULL;
+    do {
+        if (it) iter_end(&it->base);
+        if (!(it = calloc(1, sizeof *it))) return bs__error_set(BS_ERR_NOMEM, "list %s", name);
+        it->base.next = iter_next;
+        it->base.end = iter_end;
+        rc = start(r);
+        if (!rc) rc = do_list(r, name, it);
+    } while (restart(r, rc, &attempt));
+    if (rc) {
+        iter_end(&it->base);
+        return rc;
+    }
+    *out = &it->base;
+    return 0;
+}
+
+/* ---- free / constructor ------------------------------------------------------------ */
+
+static void rclone_free(bs_backend *b)
+{
+    rclonefs *r = R(b);
+    stop(r);
+    if (r->curl) curl_easy_cleanup(r->curl);
+    free(r->fs);
+    free(r->fs_json);
+    free(r->fs_query);
+    free(r->fs_path);
+    free(r->binary);
+    sodium_free(r->user);
+    sodium_free(r->pass);
+    free(r);
+}
+
+static const bs_backend_ops rclone_ops = {
+    .version = BS_BACKEND_OPS_VERSION,
+    .scheme = "rclone",
+    .create = rclone_create,
+    .destroy = rclone_destroy,
+    .open = rclone_open,
+    .close = rclone_close,
+    .mkdir = rclone_mkdir,
+    .rmdir = rclone_rmdir,
+    .info = rclone_info,
+    .load = rclone_load,
+    .store = rclone_store,
+    .delete = rclone_delete,
+    .move = rclone_move,
+    .list_begin = rclone_list_begin,
+    .hash = rclone_hash,
+    .defrag = NULL, /* generic: load + store */
+    .quota = NULL,
+    .free = rclone_free,
+};
+
+int bs__rclone_new(bs_backend **out, const char *url, const bs_backend_config *cfg)
+{
+    *out = NULL;
+    if (sodium_init() < 0) return bs__error_set(BS_ERR_IO, "libsodium failed to initialize");
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_rc != CURLE_OK)
+        return bs__error_set(BS_ERR_IO, "libcurl failed to initialize");
+    if (strncmp(url, "rclone:", 7) != 0 || !url[7])
+        return bs__error_set(BS_ERR_URL_INVALID,
+                             "expected rclone:REMOTE:PATH or rclone:/path: %s", url);
+    if (cfg->permissions && *cfg->permissions)
+        return bs__error_set(BS_ERR_INVALID, "rclone: does not enforce permissions (file:// "
+                                             "does; run borgstore-serve next to the disk)");
+    if (cfg->quota) return bs__error_set(BS_ERR_INVALID, "rclone: does not enforce a quota");
+    const char *spec = url + 7;
+    rclonefs *r = calloc(1, sizeof *r);
+    if (!r) return bs__error_set(BS_ERR_NOMEM, NULL);
+    r->proc.err_fd = -1;
+    r->proc.exit_status = -1;
+    size_t len = strlen(spec);
+    bool term = spec[len - 1] == ':' || spec[len - 1] == '/';
+    /* like borgstore: a path gets a trailing '/' so that names go below it */
+    if (asprintf(&r->fs, "%s%s", spec, term ? "" : "/") < 0) r->fs = NULL;
+    const char *colon = strrchr(spec, ':');
+    r->fs_path = strdup(colon ? colon + 1 : spec);
+    const char *bin = getenv("RCLONE_BINARY");
+    r->binary = strdup(bin && *bin ? bin : "rclone");
+    r->user = sodium_malloc(17);
+    r->pass = sodium_malloc(49);
+    if (r->fs) {
+        r->fs_json = json_quote(r->fs);
+        r->fs_query = pct(r->fs, false);
+    }
+    if (!r->fs || !r->fs_json || !r->fs_query || !r->fs_path || !r->binary || !r->user ||
+        !r->pass) {
+        rclone_free(&r->base);
+        return bs__error_set(BS_ERR_NOMEM, NULL);
+    }
+    r->user[0] = r->pass[0] = '\0';
+    r->base.ops = &rclone_ops;
+    *out = &r->base;
+    return 0;
+}
