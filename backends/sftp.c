@@ -24,7 +24,7 @@
 #include "common/names.h"
 #include "common/url.h"
 
-#define PATH_BUF 4200          /* base path + "/" + name + temp suffix */
+#define PATH_BUF 4200 /* base path + "/" + name + temp suffix */
 #define TMP_ATTEMPTS 8
 /* Reads: requests of READ_CHUNK bytes, up to READ_WINDOW of them in flight. */
 #define READ_CHUNK (64 * 1024)
@@ -44,24 +44,27 @@
 
 typedef struct sftpfs {
     bs_backend base;
-    char *user;        /* NULL: from the ssh config / local user */
+    char *user; /* NULL: from the ssh config / local user */
     char *host;
-    int port;          /* 0: from the ssh config / 22 */
-    char *ssh_config;  /* NULL: default lookup */
-    char *path;        /* base: "rel/path" or "/abs/path" (never in messages) */
+    int port;         /* 0: from the ssh config / 22 */
+    char *ssh_config; /* NULL: default lookup */
+    char *path;       /* base: "rel/path" or "/abs/path" (never in messages) */
     bool fsync;
     ssh_session session; /* NULL while not connected */
     sftp_session sftp;
-    bool was_connected;  /* a connection existed: losing it may be retried */
-    bool broken;         /* the connection failed: reconnect before the next call */
-    bool posix_rename;   /* posix-rename@openssh.com offered */
-    bool has_fsync;      /* fsync@openssh.com offered */
+    bool was_connected; /* a connection existed: losing it may be retried */
+    bool broken;        /* the connection failed: reconnect before the next call */
+    bool posix_rename;  /* posix-rename@openssh.com offered */
+    bool has_fsync;     /* fsync@openssh.com offered */
     size_t write_chunk;
     unsigned write_window; /* requests in flight; 1: libssh's sftp_write */
-    char label[300];     /* user@host:port for messages */
+    char label[300];       /* user@host:port for messages */
 } sftpfs;
 
-static sftpfs *S(bs_backend *b) { return (sftpfs *)b; }
+static sftpfs *S(bs_backend *b)
+{
+    return (sftpfs *)b;
+}
 
 /* ---- connection ----------------------------------------------------------- */
 
@@ -155,16 +158,14 @@ static int status_error(sftpfs *p, int st, const char *what, const char *name)
 {
     switch (st) {
     case SSH_FX_NO_SUCH_FILE:
-    case SSH_FX_NO_SUCH_PATH:
-        return bs__error_set(BS_ERR_NOT_FOUND, "%s", name);
+    case SSH_FX_NO_SUCH_PATH: return bs__error_set(BS_ERR_NOT_FOUND, "%s", name);
     case SSH_FX_PERMISSION_DENIED:
     case SSH_FX_WRITE_PROTECT:
         return bs__error_set(BS_ERR_PERMISSION, "sftp: %s %s", what, name);
     case SSH_FX_FILE_ALREADY_EXISTS:
         return bs__error_set(BS_ERR_IO, "sftp: %s %s: already exists", what, name);
     case SSH_FX_NO_CONNECTION:
-    case SSH_FX_CONNECTION_LOST:
-        return lost(p, what, name);
+    case SSH_FX_CONNECTION_LOST: return lost(p, what, name);
     case SSH_FX_OP_UNSUPPORTED:
         return bs__error_set(BS_ERR_UNSUPPORTED, "sftp: %s %s: the server does not support it",
                              what, name);
@@ -261,7 +262,8 @@ typedef struct dir_entry {
 
 static void entries_free(dir_entry *e, size_t n)
 {
-    for (size_t i = 0; i < n; i++) free(e[i].name);
+    for (size_t i = 0; i < n; i++)
+        free(e[i].name);
     free(e);
 }
 
@@ -293,9 +295,8 @@ static int read_dir(sftpfs *p, const char *full, const char *label, dir_entry **
             e[n].name = strdup(a->name);
             e[n].type = a->type;
             e[n].size = a->size;
-            e[n].atime_ns = (a->flags & SSH_FILEXFER_ATTR_ACMODTIME)
-                                ? (int64_t)a->atime * 1000000000
-                                : 0;
+            e[n].atime_ns =
+                (a->flags & SSH_FILEXFER_ATTR_ACMODTIME) ? (int64_t)a->atime * 1000000000 : 0;
             if (!e[n].name) {
                 sftp_attributes_free(a);
                 rc = bs__error_set(BS_ERR_NOMEM, "list %s", label);
@@ -388,9 +389,11 @@ static int do_destroy(sftpfs *p)
     }
     bool dir = a->type == SSH_FILEXFER_TYPE_DIRECTORY;
     sftp_attributes_free(a);
-    if (!dir) return bs__error_set(BS_ERR_DOES_NOT_EXIST, "storage base path is not a directory");
+    if (!dir)
+        return bs__error_set(BS_ERR_DOES_NOT_EXIST, "storage base path is not a directory");
     size_t len = strlen(full);
-    while (len > 1 && full[len - 1] == '/') full[--len] = '\0';
+    while (len > 1 && full[len - 1] == '/')
+        full[--len] = '\0';
     if ((rc = remove_tree(p, full, len, 0, true))) return rc;
     /* like posix: the base itself may stay when it cannot be removed */
     if (sftp_rmdir(p->sftp, full) < 0 && session_lost(p)) return fail(p, "destroy", "");
@@ -505,7 +508,8 @@ static int do_info(sftpfs *p, const char *name, bs_item_info *out)
     out->exists = true;
     out->directory = a->type == SSH_FILEXFER_TYPE_DIRECTORY;
     out->size = out->directory ? 0 : a->size;
-    out->atime_ns = (a->flags & SSH_FILEXFER_ATTR_ACMODTIME) ? (int64_t)a->atime * 1000000000 : 0;
+    out->atime_ns =
+        (a->flags & SSH_FILEXFER_ATTR_ACMODTIME) ? (int64_t)a->atime * 1000000000 : 0;
     sftp_attributes_free(a);
     return 0;
 }
@@ -658,7 +662,10 @@ static int file_size(sftpfs *p, sftp_file f, const char *name, uint64_t *size)
  * rather than the end of the file. SFTP v3 promises full reads of regular
  * files up to EOF, and every OpenSSH serves READ_CHUNK bytes at once; a
  * round length is checked with fstat all the same. */
-static bool maybe_capped(uint32_t n) { return n >= 1024 && n % 1024 == 0; }
+static bool maybe_capped(uint32_t n)
+{
+    return n >= 1024 && n % 1024 == 0;
+}
 
 static int do_load(sftpfs *p, const char *name, int64_t offset, int64_t size, uint8_t **out,
                    size_t *out_len)
@@ -773,8 +780,14 @@ static int do_hash(sftpfs *p, const char *name, bs_hash_alg alg, char hex[BS_HAS
     }
     for (uint64_t off = 0; off < fsize;) {
         uint64_t len = fsize - off < HASH_BLOCK ? fsize - off : HASH_BLOCK;
-        reader r = {.p = p, .f = f, .name = name, .eof = UINT64_MAX, .buf = buf,
-                    .base = off, .next = off, .end = off + len};
+        reader r = {.p = p,
+                    .f = f,
+                    .name = name,
+                    .eof = UINT64_MAX,
+                    .buf = buf,
+                    .base = off,
+                    .next = off,
+                    .end = off + len};
         if ((rc = reader_run(&r))) break;
         if (r.eof < r.end) {
             rc = bs__error_set(BS_ERR_IO, "hash %s: it shrank while being read", name);
@@ -934,8 +947,9 @@ static int do_move(sftpfs *p, const char *cur, const char *dst)
     /* the source is missing, or the target's directory: only create that
      * when the source is there */
     sftp_attributes a = sftp_lstat(p->sftp, from);
-    if (!a) return status_is(p, SSH_FX_NO_SUCH_FILE) ? bs__error_set(BS_ERR_NOT_FOUND, "%s", cur)
-                                                     : fail(p, "move", cur);
+    if (!a)
+        return status_is(p, SSH_FX_NO_SUCH_FILE) ? bs__error_set(BS_ERR_NOT_FOUND, "%s", cur)
+                                                 : fail(p, "move", cur);
     sftp_attributes_free(a);
     char parent[BS_NAME_BUF];
     split(dst, parent);
@@ -1102,7 +1116,8 @@ int bs__sftp_new(bs_backend **out, const char *url, const bs_backend_config *cfg
         return bs__error_set(BS_ERR_NOMEM, NULL);
     }
     size_t len = strlen(u.path);
-    while (len > 1 && u.path[len - 1] == '/') u.path[--len] = '\0';
+    while (len > 1 && u.path[len - 1] == '/')
+        u.path[--len] = '\0';
     p->user = u.user;
     p->host = u.host;
     p->path = u.path;

@@ -49,8 +49,8 @@ static bool read_exact(ssh_channel ch, uint8_t *buf, size_t len)
 {
     size_t got = 0;
     while (got < len) {
-        int r = ssh_channel_read_timeout(ch, buf + got, (uint32_t)(len - got), 0,
-                                         READ_TIMEOUT_MS);
+        int r =
+            ssh_channel_read_timeout(ch, buf + got, (uint32_t)(len - got), 0, READ_TIMEOUT_MS);
         if (r <= 0) return false; /* error, EOF, or no answer in time */
         got += (size_t)r;
     }
@@ -142,7 +142,8 @@ int bs__sftp_raw_write(sftp_file f, const uint8_t *data, size_t len, size_t chun
         if (id - oldest >= next_id - oldest || acked[(id - ID_BASE) % MAX_WINDOW])
             return BS_SFTP_RAW_LOST;
         acked[(id - ID_BASE) % MAX_WINDOW] = true;
-        while (oldest != next_id && acked[(oldest - ID_BASE) % MAX_WINDOW]) oldest++;
+        while (oldest != next_id && acked[(oldest - ID_BASE) % MAX_WINDOW])
+            oldest++;
         if (status && !first_err) first_err = (int)status;
     }
     return first_err;

@@ -24,7 +24,8 @@ static int connect_target(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return -1;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
         close(fd);
@@ -51,7 +52,8 @@ static void cut_all(pair *p)
 static void relay_main(int lfd, int target, int cmd, int ack)
 {
     pair p[MAX_PAIRS];
-    for (int i = 0; i < MAX_PAIRS; i++) p[i].a = p[i].b = -1;
+    for (int i = 0; i < MAX_PAIRS; i++)
+        p[i].a = p[i].b = -1;
     uint64_t budget = UINT64_MAX; /* bytes until a cut */
     unsigned accepted = 0;
     static char buf[65536];
@@ -77,7 +79,8 @@ static void relay_main(int lfd, int target, int cmd, int ack)
                 if (c < 0) continue;
                 int s = connect_target(target);
                 int i = 0;
-                while (i < MAX_PAIRS && p[i].a >= 0) i++;
+                while (i < MAX_PAIRS && p[i].a >= 0)
+                    i++;
                 if (s < 0 || i == MAX_PAIRS) {
                     close(c);
                     if (s >= 0) close(s);

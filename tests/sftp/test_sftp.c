@@ -16,17 +16,20 @@
 #include "tcp_relay.h"
 #include "testutil.h"
 
-#define EXPECT(code, call)                                                                 \
-    do {                                                                                   \
-        int rc_ = (call);                                                                  \
-        cr_assert_eq(rc_, (code), "%s\n  returned %d (%s), expected %d: %s", #call, rc_,  \
-                     bs_error_id(rc_), (code), bs_error_message());                       \
+#define EXPECT(code, call)                                                                     \
+    do {                                                                                       \
+        int rc_ = (call);                                                                      \
+        cr_assert_eq(rc_, (code), "%s\n  returned %d (%s), expected %d: %s", #call, rc_,       \
+                     bs_error_id(rc_), (code), bs_error_message());                            \
     } while (0)
 #define OK(call) EXPECT(0, call)
 
 static char *scratch;
 
-static void setup(void) { scratch = bs_sshd_scratch(); }
+static void setup(void)
+{
+    scratch = bs_sshd_scratch();
+}
 
 static void teardown(void)
 {
@@ -113,7 +116,8 @@ Test(sftp, store_reads_back_through_file_byte_for_byte)
 
     bs_backend *f = make("file://", path, NULL);
     OK(bs_backend_open(f));
-    for (size_t i = 0; i < NSIZES; i++) check_load(f, names[i], data[i], sizes[i]);
+    for (size_t i = 0; i < NSIZES; i++)
+        check_load(f, names[i], data[i], sizes[i]);
     check_load(f, "config", (const uint8_t *)"config-2", 8);
     bs_item_info info;
     OK(bs_backend_info(f, "empty/dir", &info));
@@ -145,9 +149,19 @@ Test(sftp, partial_loads_across_request_boundaries)
     static const struct {
         int64_t off, size;
     } cases[] = {
-        {0, 65536},  {0, 65537},      {1, 65536},    {65535, 2},      {65536, 65536},
-        {100, 200000}, {131071, BS_SIZE_ALL}, {(int64_t)300 * 1024, 100}, {0, 1 << 30},
-        {-65537, BS_SIZE_ALL}, {-200000, 70000}, {-5, 3}, {-(int64_t)(300 * 1024 + 5), 1},
+        {0, 65536},
+        {0, 65537},
+        {1, 65536},
+        {65535, 2},
+        {65536, 65536},
+        {100, 200000},
+        {131071, BS_SIZE_ALL},
+        {(int64_t)300 * 1024, 100},
+        {0, 1 << 30},
+        {-65537, BS_SIZE_ALL},
+        {-200000, 70000},
+        {-5, 3},
+        {-(int64_t)(300 * 1024 + 5), 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int64_t off = cases[i].off, size = cases[i].size;
