@@ -1,8 +1,9 @@
 /* The posix filesystem backend (file:///abs/path): items are files in
  * directories below a base directory, laid out exactly as Python borgstore
  * 0.6's posixfs. Every name is resolved beneath a dirfd of the base kept
- * open while the backend is open (posix_resolve.h); values are written to a
- * temp file and renamed into place; quota and permissions are opt-in. */
+ * open while the backend is open (posix_resolve.h), parents through a small
+ * cache of directory fds (posix_dircache.h); values are written to a temp
+ * file and renamed into place; quota and permissions are opt-in. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,10 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "backends/backend.h"
 #include "backends/permissions.h"
+#include "backends/posix_dircache.h"
 #include "backends/posix_resolve.h"
 #include "backends/quota.h"
 #include "common/error.h"
@@ -27,6 +30,7 @@
 #define DEFRAG_CHUNK (1024 * 1024)
 #define TMP_ATTEMPTS 16
 #define TMP_NAME_BUF (BS_NAME_BUF + 32)
+#define LOAD_GUESS (16 * 1024) /* first read of a load without fstat */
 
 typedef struct posixfs {
     bs_backend base;
@@ -35,6 +39,11 @@ typedef struct posixfs {
     bool fsync;              /* cfg->fsync or BORGSTORE_FSYNC=1 */
     int64_t quota;           /* limit in bytes, 0: not enforced */
     bs_permissions *perms;   /* NULL: no restrictions */
+    bs_dircache *dirs;       /* parent directory fds while open (may be NULL) */
+    bool dirs_openat2;       /* resolution mode the cached fds were made with */
+    bool short_read_eof;     /* the base's filesystem ends short reads only at EOF */
+    uint64_t tmp_seed;       /* temp names: seed (random) + counter, mixed */
+    uint64_t tmp_count;
 } posixfs;
 
 static posixfs *P(bs_backend *b) { return (posixfs *)b; }
@@ -69,17 +78,101 @@ static const char *split(const char *name, char parent[BS_NAME_BUF])
     return slash + 1;
 }
 
-/* O_PATH fd of directory rel ("" gives basefd itself: never close that).
- * -1 with errno on failure. */
-static int open_dir(posixfs *p, const char *rel)
+/* ---- parent directories --------------------------------------------------
+ * A directory fd comes from the cache when it has one (*cached = true) and is
+ * otherwise resolved beneath the base and put into the cache. A cached fd may
+ * be stale: its directory removed (rmdir, destroy, another process) or moved.
+ * A removed directory is empty and takes no new entries, so every answer
+ * through it is "no such entry": callers treat ENOENT/ENOTDIR through a
+ * cached fd as "ask again fresh" (forget_dir, then retry once). A moved
+ * directory is caught by still_placed before anything is created in it. */
+
+/* Runs an open-like call again after EMFILE/ENFILE with the cache emptied:
+ * the cached fds must never starve the process of descriptors. */
+static bool retry_emfile(posixfs *p, int fd)
 {
+    if (fd >= 0 || (errno != EMFILE && errno != ENFILE)) return false;
+    int err = errno;
+    if (bs__dircache_clear(p->dirs)) return true; /* pinned ones stay: maybe none freed */
+    errno = err;
+    return false;
+}
+
+/* O_PATH fd of directory rel ("" gives basefd itself). -1 with errno.
+ * Release with close_dir. */
+static int open_dir(posixfs *p, const char *rel, bool *cached)
+{
+    *cached = false;
     if (!*rel) return p->basefd;
-    return bs__beneath_open(p->basefd, rel, O_PATH | O_DIRECTORY, 0);
+    if (p->dirs && p->dirs_openat2 != bs__beneath_uses_openat2()) {
+        /* cached under the other resolution rules (a test hook) */
+        bs__dircache_clear(p->dirs);
+        p->dirs_openat2 = bs__beneath_uses_openat2();
+    }
+    int fd = bs__dircache_lookup(p->dirs, rel);
+    if (fd >= 0) {
+        *cached = true;
+        return fd;
+    }
+    do {
+        fd = bs__beneath_open(p->basefd, rel, O_PATH | O_DIRECTORY, 0);
+    } while (retry_emfile(p, fd));
+    if (fd >= 0) bs__dircache_insert(p->dirs, rel, fd);
+    return fd;
 }
 
 static void close_dir(posixfs *p, int fd)
 {
-    if (fd >= 0 && fd != p->basefd) close(fd);
+    if (fd < 0 || fd == p->basefd) return;
+    if (!bs__dircache_release(p->dirs, fd)) close(fd);
+}
+
+/* Releases fd and drops rel from the cache: the next open_dir is fresh. */
+static void forget_dir(posixfs *p, int fd, const char *rel)
+{
+    close_dir(p, fd);
+    bs__dircache_forget(p->dirs, rel);
+}
+
+/* ENOENT/ENOTDIR through a cached fd: maybe only the cache is out of date. */
+static bool stale(bool cached, int err)
+{
+    return cached && (err == ENOENT || err == ENOTDIR);
+}
+
+/* Whether the cached fd of rel is still the directory at rel (one fstatat
+ * from the base). Checked before creating anything through a cached fd, so
+ * that a directory renamed away (out of the store, or elsewhere in it) never
+ * receives new items. */
+static bool still_placed(posixfs *p, int fd, const char *rel)
+{
+    dev_t dev;
+    ino_t ino;
+    struct stat st;
+    if (bs__dircache_ident(p->dirs, fd, &dev, &ino) < 0) return false;
+    /* following symlinks as openat2 would; this compares, it opens nothing */
+    if (fstatat(p->basefd, rel, &st, 0) < 0) return false;
+    return st.st_dev == dev && st.st_ino == ino;
+}
+
+/* Directory rel for creating entries in: open_dir, but a cached fd is first
+ * checked with still_placed (and resolved again when it fails); a missing
+ * directory is created when make. fd, or -1 with errno. */
+static int dir_for_create(posixfs *p, const char *rel, bool make)
+{
+    bool cached;
+    int fd = open_dir(p, rel, &cached);
+    if (fd >= 0 && cached && !still_placed(p, fd, rel)) {
+        forget_dir(p, fd, rel);
+        fd = open_dir(p, rel, &cached);
+    }
+    if (fd < 0 && errno == ENOENT && make) {
+        do {
+            fd = bs__beneath_mkdirs(p->basefd, rel, p->fsync, NULL);
+        } while (retry_emfile(p, fd));
+        if (fd >= 0) bs__dircache_insert(p->dirs, rel, fd); /* else close_dir closes it */
+    }
+    return fd;
 }
 
 static int write_all(int fd, const uint8_t *data, size_t len)
@@ -238,6 +331,26 @@ static int posixfs_destroy(bs_backend *b)
     return rc;
 }
 
+/* Whether fd is on a local filesystem known to return a short read from a
+ * regular file only at its end, so that load may skip fstat for small values.
+ * FUSE, network filesystems and anything unknown keep the fstat. */
+static bool local_fs(int fd)
+{
+    static const unsigned long known[] = {
+        0xEF53,     /* ext2/3/4 */
+        0x58465342, /* xfs */
+        0x9123683E, /* btrfs */
+        0x01021994, /* tmpfs */
+        0xF2F52010, /* f2fs */
+        0x2FC12FC1, /* zfs */
+    };
+    struct statfs sf;
+    if (fstatfs(fd, &sf) < 0) return false;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if ((unsigned long)sf.f_type == known[i]) return true;
+    return false;
+}
+
 static int posixfs_open(bs_backend *b)
 {
     posixfs *p = P(b);
@@ -249,12 +362,17 @@ static int posixfs_open(bs_backend *b)
         return bs__error_errno(errno, "opening the storage base path");
     }
     p->basefd = fd;
+    p->dirs = bs__dircache_new(bs__dircache_default_cap()); /* NULL: uncached */
+    p->dirs_openat2 = bs__beneath_uses_openat2();
+    p->short_read_eof = local_fs(fd);
     if (p->quota > 0) {
         /* establish quota.hid now (scanning when missing), as Python does */
         bs_quota_lock q;
         int rc = bs__quota_lock(&q, fd);
         if (!rc) rc = bs__quota_unlock(&q, fd, false, p->fsync);
         if (rc) {
+            bs__dircache_free(p->dirs);
+            p->dirs = NULL;
             close(fd);
             p->basefd = -1;
             return rc;
@@ -269,6 +387,8 @@ static int posixfs_open(bs_backend *b)
 static int posixfs_close(bs_backend *b)
 {
     posixfs *p = P(b);
+    bs__dircache_free(p->dirs); /* no cached fd outlives close */
+    p->dirs = NULL;
     if (p->basefd >= 0) close(p->basefd);
     p->basefd = -1;
     return 0;
@@ -296,10 +416,17 @@ static int posixfs_rmdir(bs_backend *b, const char *name)
     if (rc) return rc;
     char parent[BS_NAME_BUF];
     const char *leaf = split(name, parent);
-    int dfd = open_dir(p, parent);
-    if (dfd < 0) return fail(errno, "rmdir", name);
-    if (unlinkat(dfd, leaf, AT_REMOVEDIR) < 0) {
-        int err = errno;
+    bool cached;
+    int dfd, r, err;
+    for (;;) {
+        if ((dfd = open_dir(p, parent, &cached)) < 0) return fail(errno, "rmdir", name);
+        r = unlinkat(dfd, leaf, AT_REMOVEDIR);
+        err = errno;
+        if (r == 0 || !stale(cached, err)) break;
+        forget_dir(p, dfd, parent);
+    }
+    if (r == 0 || err == ENOENT) bs__dircache_forget_tree(p->dirs, name); /* gone */
+    if (r < 0) {
         close_dir(p, dfd);
         if (err == ENOTEMPTY || err == EEXIST)
             return bs__error_set(BS_ERR_IO, "rmdir %s: directory not empty", name);
@@ -322,15 +449,23 @@ static int posixfs_info(bs_backend *b, const char *name, bs_item_info *out)
     char parent[BS_NAME_BUF];
     const char *leaf = split(name, parent);
     out->exists = false;
-    int dfd = open_dir(p, parent);
-    if (dfd < 0) {
-        if (errno == ENOENT || errno == ENOTDIR) return 0;
-        return fail(errno, "info", name);
-    }
     struct stat st;
-    int r = fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW);
-    int err = errno;
-    close_dir(p, dfd);
+    bool cached;
+    int r, err;
+    for (;;) {
+        int dfd = open_dir(p, parent, &cached);
+        if (dfd < 0) {
+            if (errno == ENOENT || errno == ENOTDIR) return 0;
+            return fail(errno, "info", name);
+        }
+        r = fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW);
+        err = errno;
+        if (r == 0 || !stale(cached, err)) {
+            close_dir(p, dfd);
+            break;
+        }
+        forget_dir(p, dfd, parent); /* "missing" is only believed fresh */
+    }
     if (r < 0) {
         if (err == ENOENT || err == ENOTDIR) return 0;
         return fail(err, "info", name);
@@ -343,16 +478,51 @@ static int posixfs_info(bs_backend *b, const char *name, bs_item_info *out)
     return 0;
 }
 
-/* Opens the item name for reading: a regular file, never through a symlink,
- * never blocking on a FIFO. Fills *st. fd or a negative code. */
-static int open_item(posixfs *p, const char *name, const char *what, struct stat *st)
+/* Opens the item name for reading, never through a symlink, never blocking
+ * on a FIFO; what it is is not checked yet. fd or a negative code. */
+static int open_leaf(posixfs *p, const char *name, const char *what)
 {
-    int fd = bs__beneath_open(p->basefd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+    char parent[BS_NAME_BUF];
+    const char *leaf = split(name, parent);
+    int fd;
+    for (;;) {
+        bool cached;
+        int dfd = open_dir(p, parent, &cached);
+        if (dfd < 0) {
+            fd = -1;
+            break;
+        }
+        do {
+            fd = openat(dfd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        } while ((fd < 0 && errno == EINTR) || retry_emfile(p, fd));
+        int err = errno;
+        if (fd >= 0 || !stale(cached, err)) {
+            close_dir(p, dfd);
+            errno = err;
+            break;
+        }
+        forget_dir(p, dfd, parent);
+    }
     if (fd < 0) {
         if (errno == ENOENT || errno == ENOTDIR)
             return bs__error_set(BS_ERR_NOT_FOUND, "%s", name);
         return fail(errno, what, name);
     }
+    return fd;
+}
+
+static int not_regular(const char *what, const char *name, bool dir)
+{
+    return bs__error_set(BS_ERR_IO, "%s %s: %s", what, name,
+                         dir ? "is a directory" : "not a regular file");
+}
+
+/* open_leaf, and the item must be a regular file. Fills *st. fd or a
+ * negative code. */
+static int open_item(posixfs *p, const char *name, const char *what, struct stat *st)
+{
+    int fd = open_leaf(p, name, what);
+    if (fd < 0) return fd;
     if (fstat(fd, st) < 0) {
         int err = errno;
         close(fd);
@@ -360,10 +530,34 @@ static int open_item(posixfs *p, const char *name, const char *what, struct stat
     }
     if (!S_ISREG(st->st_mode)) {
         close(fd);
-        return bs__error_set(BS_ERR_IO, "%s %s: %s", what, name,
-                             S_ISDIR(st->st_mode) ? "is a directory" : "not a regular file");
+        return not_regular(what, name, S_ISDIR(st->st_mode));
     }
     return fd;
+}
+
+/* load without fstat (see posixfs_load): one pread of at most LOAD_GUESS
+ * bytes at offset into a fresh buffer. *got < *cap with *got > 0, or
+ * *got == size asked for, is the whole answer. 0 or a negative code. */
+static int load_guessed(int fd, const char *name, int64_t offset, int64_t size,
+                        uint8_t **buf, size_t *cap, size_t *got)
+{
+    *cap = size == BS_SIZE_ALL ? LOAD_GUESS : (size_t)size;
+    if (!(*buf = malloc(*cap ? *cap : 1)))
+        return bs__error_set(BS_ERR_NOMEM, "load %s: %zu bytes", name, *cap);
+    ssize_t r;
+    do {
+        r = pread(fd, *buf, *cap, (off_t)offset);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) {
+        int err = errno;
+        free(*buf);
+        *buf = NULL;
+        /* pread refuses what load must refuse: directories and FIFOs */
+        if (err == EISDIR || err == ESPIPE) return not_regular("load", name, err == EISDIR);
+        return fail(err, "load", name);
+    }
+    *got = (size_t)r;
+    return 0;
 }
 
 static int posixfs_load(bs_backend *b, const char *name, int64_t offset, int64_t size,
@@ -372,13 +566,43 @@ static int posixfs_load(bs_backend *b, const char *name, int64_t offset, int64_t
     posixfs *p = P(b);
     int rc = check(p, name, "r");
     if (rc) return rc;
-    struct stat st;
-    int fd = open_item(p, name, "load", &st);
+    int fd = open_leaf(p, name, "load");
     if (fd < 0) return fd;
+    uint8_t *buf = NULL;
+    size_t got = 0, cap = 0;
+    /* Small values skip fstat: where a short read of a regular file means
+     * its end (p->short_read_eof), a partly filled guess is the whole value
+     * and a filled one with an explicit size is the whole range. An empty
+     * or a full answer to "all" still asks fstat. */
+    if (p->short_read_eof && offset >= 0 && (size == BS_SIZE_ALL || size <= LOAD_GUESS)) {
+        if ((rc = load_guessed(fd, name, offset, size, &buf, &cap, &got))) {
+            close(fd);
+            return rc;
+        }
+        if (got > 0 && (got < cap || size != BS_SIZE_ALL)) {
+            close(fd);
+            if (got < cap) { /* give the slack back; failing to is harmless */
+                uint8_t *nb = realloc(buf, got);
+                if (nb) buf = nb;
+            }
+            *out = buf;
+            *out_len = got;
+            return 0;
+        }
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) rc = fail(errno, "load", name);
+    else if (!S_ISREG(st.st_mode)) rc = not_regular("load", name, S_ISDIR(st.st_mode));
+    if (rc) {
+        free(buf);
+        close(fd);
+        return rc;
+    }
     int64_t fsize = st.st_size, start = offset;
     if (offset < 0) {
         start = fsize + offset;
         if (start < 0) {
+            free(buf);
             close(fd);
             return bs__error_set(BS_ERR_READ_RANGE,
                                  "load %s: offset %lld is before the start (size %lld)", name,
@@ -388,16 +612,22 @@ static int posixfs_load(bs_backend *b, const char *name, int64_t offset, int64_t
     uint64_t avail = start < fsize ? (uint64_t)(fsize - start) : 0;
     uint64_t want = size == BS_SIZE_ALL || (uint64_t)size > avail ? avail : (uint64_t)size;
     if (want > SIZE_MAX - 1) {
+        free(buf);
         close(fd);
         return bs__error_set(BS_ERR_NOMEM, "load %s: too large", name);
     }
-    uint8_t *buf = malloc(want ? (size_t)want : 1);
-    if (!buf) {
+    /* what a guessed read already has (from the same start) is kept */
+    if (got > want) got = (size_t)want;
+    uint8_t *nb = realloc(buf, want ? (size_t)want : 1);
+    if (!nb) {
+        free(buf);
         close(fd);
         return bs__error_set(BS_ERR_NOMEM, "load %s: %llu bytes", name, (unsigned long long)want);
     }
-    size_t got = 0;
-    if (want && pread_all(fd, buf, (size_t)want, (off_t)start, &got) < 0) {
+    buf = nb;
+    size_t more = 0;
+    if (want > got && pread_all(fd, buf + got, (size_t)want - got, (off_t)start + (off_t)got,
+                                &more) < 0) {
         int err = errno;
         free(buf);
         close(fd);
@@ -405,7 +635,7 @@ static int posixfs_load(bs_backend *b, const char *name, int64_t offset, int64_t
     }
     close(fd);
     *out = buf;
-    *out_len = got; /* shorter only when the file shrank meanwhile */
+    *out_len = got + more; /* shorter only when the file shrank meanwhile */
     return 0;
 }
 
@@ -453,17 +683,30 @@ static int64_t counted_size(const struct stat *st)
     return S_ISREG(st->st_mode) ? (int64_t)st->st_size : 0;
 }
 
-/* Creates a fresh temp file "<stem>.<random>.tmp" in dfd: a name no valid
- * item can have, so it is never listed or addressed. fd or -1/errno. */
-static int create_temp(int dfd, const char *stem, char tmp[TMP_NAME_BUF])
+/* Next temp name number: splitmix64 of seed + counter, distinct within the
+ * backend and unpredictable across processes, without a getrandom call per
+ * store. */
+static uint64_t next_tmp_id(posixfs *p)
+{
+    uint64_t z = p->tmp_seed + ++p->tmp_count * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Creates a fresh temp file "<stem>.<16 hex digits>.tmp" in dfd: a name no
+ * valid item can have, so it is never listed or addressed. fd or -1/errno. */
+static int create_temp(posixfs *p, int dfd, const char *stem, char tmp[TMP_NAME_BUF])
 {
     for (int i = 0; i < TMP_ATTEMPTS; i++) {
-        uint8_t rnd[8];
-        char hex[17];
-        randombytes_buf(rnd, sizeof rnd);
-        bs__hex(hex, rnd, sizeof rnd);
-        snprintf(tmp, TMP_NAME_BUF, "%s.%s" BS_TMP_SUFFIX, stem, hex);
-        int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        /* a collision: maybe a forked twin with the same seed, so reseed */
+        if (i) randombytes_buf(&p->tmp_seed, sizeof p->tmp_seed);
+        snprintf(tmp, TMP_NAME_BUF, "%s.%016llx" BS_TMP_SUFFIX, stem,
+                 (unsigned long long)next_tmp_id(p));
+        int fd;
+        do {
+            fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        } while ((fd < 0 && errno == EINTR) || retry_emfile(p, fd));
         if (fd >= 0 || errno != EEXIST) return fd;
     }
     errno = EEXIST;
@@ -501,6 +744,22 @@ static int quota_precheck(posixfs *p, const char *name, int64_t old, uint64_t le
     return 0;
 }
 
+/* renameat that refuses to replace a planted symlink at the target. Tries
+ * RENAME_NOREPLACE first: a new target (the usual case, e.g. soft delete)
+ * then needs no look at it. 0 or -1/errno (ELOOP for a symlink). */
+static int rename_checked(int sfd, const char *sleaf, int dfd, const char *dleaf)
+{
+    if (renameat2(sfd, sleaf, dfd, dleaf, RENAME_NOREPLACE) == 0) return 0;
+    if (errno != EEXIST && errno != EINVAL && errno != ENOSYS) return -1;
+    /* exists, or the filesystem / kernel cannot tell */
+    struct stat st;
+    if (fstatat(dfd, dleaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+        errno = ELOOP;
+        return -1;
+    }
+    return renameat(sfd, sleaf, dfd, dleaf);
+}
+
 /* Renames the finished temp file tmp (in tdfd) to leaf in dfd. With quota,
  * under the lock: checks the limit against the size being replaced as it is
  * now, renames, and records the new usage, so concurrent processes stay
@@ -523,11 +782,8 @@ static int commit_temp(posixfs *p, int tdfd, const char *tmp, int dfd, const cha
         }
         q.usage += len - old;
     }
-    if (fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
-        rc = fail(ELOOP, "store", name); /* a planted symlink is not replaced */
-        goto fail;
-    }
-    if (renameat(tdfd, tmp, dfd, leaf) < 0) {
+    /* a planted symlink is not replaced (ELOOP) */
+    if (rename_checked(tdfd, tmp, dfd, leaf) < 0) {
         rc = errno == EISDIR ? bs__error_set(BS_ERR_IO, "store %s: is a directory", name)
                              : fail(errno, "store", name);
         goto fail;
@@ -541,12 +797,11 @@ fail:
     return rc;
 }
 
-/* Directory dparent for writing into: resolved, or created when missing.
- * fd (maybe basefd) or a negative code naming name. */
+/* Directory dparent for creating entries in (see dir_for_create), made when
+ * missing. fd (maybe basefd) or a negative code naming name. */
 static int dir_for_write(posixfs *p, const char *dparent, const char *what, const char *name)
 {
-    int dfd = open_dir(p, dparent);
-    if (dfd < 0 && errno == ENOENT) dfd = bs__beneath_mkdirs(p->basefd, dparent, p->fsync, NULL);
+    int dfd = dir_for_create(p, dparent, true);
     if (dfd >= 0) return dfd;
     if (errno == ENOTDIR || errno == EEXIST)
         return bs__error_set(BS_ERR_IO, "%s %s: a parent is not a directory", what, name);
@@ -558,20 +813,26 @@ static int posixfs_store(bs_backend *b, const char *name, const void *data, size
     posixfs *p = P(b);
     char parent[BS_NAME_BUF];
     const char *leaf = split(name, parent);
-    int dfd = open_dir(p, parent);
+    int rc = 0;
+    int dfd = dir_for_create(p, parent, false);
     if (dfd < 0 && errno != ENOENT) {
         if (errno == ENOTDIR)
             return bs__error_set(BS_ERR_IO, "store %s: a parent is not a directory", name);
         return fail(errno, "store", name);
     }
-    struct stat st;
-    bool exists = dfd >= 0 && fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0;
-    int rc = check(p, name, exists ? "W" : "wW");
-    if (!rc && exists && S_ISLNK(st.st_mode)) rc = fail(ELOOP, "store", name);
-    if (!rc && p->quota > 0) rc = quota_precheck(p, name, exists ? counted_size(&st) : 0, len);
-    if (rc) {
-        close_dir(p, dfd);
-        return rc;
+    /* whether it exists matters for permissions and quota only; commit_temp
+     * refuses a planted symlink in any case */
+    if (p->perms || p->quota > 0) {
+        struct stat st;
+        bool exists = dfd >= 0 && fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0;
+        rc = check(p, name, exists ? "W" : "wW");
+        if (!rc && exists && S_ISLNK(st.st_mode)) rc = fail(ELOOP, "store", name);
+        if (!rc && p->quota > 0)
+            rc = quota_precheck(p, name, exists ? counted_size(&st) : 0, len);
+        if (rc) {
+            close_dir(p, dfd);
+            return rc;
+        }
     }
     /* like Python: try the directory as it is, create it when missing, and
      * retry once when it vanished meanwhile */
@@ -579,9 +840,9 @@ static int posixfs_store(bs_backend *b, const char *name, const void *data, size
     int fd = -1;
     for (int attempt = 0; attempt < 2 && fd < 0; attempt++) {
         if (dfd < 0 && (dfd = dir_for_write(p, parent, "store", name)) < 0) return dfd;
-        fd = create_temp(dfd, leaf, tmp);
+        fd = create_temp(p, dfd, leaf, tmp);
         if (fd < 0 && errno == ENOENT && *parent && attempt == 0) {
-            close_dir(p, dfd);
+            forget_dir(p, dfd, parent);
             dfd = -1;
         } else if (fd < 0) {
             rc = fail(errno, "store", name);
@@ -615,24 +876,29 @@ static int posixfs_delete(bs_backend *b, const char *name)
     if (rc) return rc;
     char parent[BS_NAME_BUF];
     const char *leaf = split(name, parent);
-    int dfd = open_dir(p, parent);
-    if (dfd < 0) {
-        if (errno == ENOENT || errno == ENOTDIR) return bs__error_set(BS_ERR_NOT_FOUND, "%s", name);
-        return fail(errno, "delete", name);
-    }
     bs_quota_lock q = {.fd = -1};
+    if (p->quota > 0 && (rc = bs__quota_lock(&q, p->basefd))) return rc;
     int64_t size = 0;
-    if (p->quota > 0) {
-        if ((rc = bs__quota_lock(&q, p->basefd))) {
-            close_dir(p, dfd);
-            return rc;
+    int dfd, r, err;
+    for (;;) {
+        bool cached;
+        if ((dfd = open_dir(p, parent, &cached)) < 0) {
+            err = errno;
+            bs__quota_unlock(&q, p->basefd, false, p->fsync);
+            if (err == ENOENT || err == ENOTDIR)
+                return bs__error_set(BS_ERR_NOT_FOUND, "%s", name);
+            return fail(err, "delete", name);
         }
         struct stat st;
-        if (fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) size = counted_size(&st);
+        if (p->quota > 0 && fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0)
+            size = counted_size(&st);
+        /* a planted symlink may be deleted: that removes the link, not its target */
+        r = unlinkat(dfd, leaf, 0);
+        err = errno;
+        if (r == 0 || !stale(cached, err)) break;
+        forget_dir(p, dfd, parent);
     }
-    /* a planted symlink may be deleted: that removes the link, not its target */
-    if (unlinkat(dfd, leaf, 0) < 0) {
-        int err = errno;
+    if (r < 0) {
         bs__quota_unlock(&q, p->basefd, false, p->fsync);
         close_dir(p, dfd);
         if (err == ENOENT || err == ENOTDIR) return bs__error_set(BS_ERR_NOT_FOUND, "%s", name);
@@ -654,33 +920,47 @@ static int posixfs_move(bs_backend *b, const char *cur, const char *dst)
     char sparent[BS_NAME_BUF], dparent[BS_NAME_BUF];
     const char *sleaf = split(cur, sparent);
     const char *dleaf = split(dst, dparent);
-    int sfd = open_dir(p, sparent), dfd = -1;
-    if (sfd < 0) {
-        if (errno == ENOENT || errno == ENOTDIR) return bs__error_set(BS_ERR_NOT_FOUND, "%s", cur);
-        return fail(errno, "move", cur);
-    }
     struct stat sst, dst_st;
-    if (fstatat(sfd, sleaf, &sst, AT_SYMLINK_NOFOLLOW) < 0) {
-        rc = errno == ENOENT || errno == ENOTDIR ? bs__error_set(BS_ERR_NOT_FOUND, "%s", cur)
-                                                : fail(errno, "move", cur);
-        goto out;
+    int sfd, dfd = -1;
+    for (;;) {
+        bool cached;
+        if ((sfd = open_dir(p, sparent, &cached)) < 0) {
+            if (errno == ENOENT || errno == ENOTDIR)
+                return bs__error_set(BS_ERR_NOT_FOUND, "%s", cur);
+            return fail(errno, "move", cur);
+        }
+        if (fstatat(sfd, sleaf, &sst, AT_SYMLINK_NOFOLLOW) == 0) break;
+        int err = errno;
+        if (!stale(cached, err)) {
+            close_dir(p, sfd);
+            return err == ENOENT || err == ENOTDIR ? bs__error_set(BS_ERR_NOT_FOUND, "%s", cur)
+                                                   : fail(err, "move", cur);
+        }
+        forget_dir(p, sfd, sparent);
     }
     if (S_ISLNK(sst.st_mode)) {
         rc = fail(ELOOP, "move", cur);
         goto out;
     }
-    dfd = open_dir(p, dparent);
+    /* Within one directory (soft delete) nothing enters it: the fd that just
+     * found the source will do. Into another one, the target directory is
+     * checked like a store's. */
+    if (strcmp(sparent, dparent) == 0) dfd = sfd;
+    else dfd = dir_for_create(p, dparent, false);
     if (dfd < 0 && errno != ENOENT) {
         rc = errno == ENOTDIR ? bs__error_set(BS_ERR_IO, "move to %s: a parent is not a "
                                               "directory", dst)
                               : fail(errno, "move to", dst);
         goto out;
     }
-    bool exists = dfd >= 0 && fstatat(dfd, dleaf, &dst_st, AT_SYMLINK_NOFOLLOW) == 0;
-    if ((rc = check(p, dst, exists ? "W" : "wW"))) goto out;
-    if (exists && S_ISLNK(dst_st.st_mode)) {
-        rc = fail(ELOOP, "move to", dst);
-        goto out;
+    bool look = p->perms || p->quota > 0; /* else rename_checked looks when needed */
+    if (look) {
+        bool exists = dfd >= 0 && fstatat(dfd, dleaf, &dst_st, AT_SYMLINK_NOFOLLOW) == 0;
+        if ((rc = check(p, dst, exists ? "W" : "wW"))) goto out;
+        if (exists && S_ISLNK(dst_st.st_mode)) {
+            rc = fail(ELOOP, "move to", dst);
+            goto out;
+        }
     }
     if (dfd < 0 && (dfd = dir_for_write(p, dparent, "move to", dst)) < 0) {
         rc = dfd;
@@ -696,19 +976,21 @@ static int posixfs_move(bs_backend *b, const char *cur, const char *dst)
             !(dst_st.st_ino == sst.st_ino && dst_st.st_dev == sst.st_dev))
             replaced = counted_size(&dst_st);
     }
-    if (renameat(sfd, sleaf, dfd, dleaf) < 0) {
+    if ((look ? renameat(sfd, sleaf, dfd, dleaf) : rename_checked(sfd, sleaf, dfd, dleaf)) < 0) {
         int err = errno;
         bs__quota_unlock(&q, p->basefd, false, p->fsync);
-        rc = err == ENOENT ? bs__error_set(BS_ERR_NOT_FOUND, "%s", cur) : fail(err, "move", cur);
+        rc = err == ENOENT ? bs__error_set(BS_ERR_NOT_FOUND, "%s", cur)
+             : err == ELOOP ? fail(ELOOP, "move to", dst)
+                            : fail(err, "move", cur);
         goto out;
     }
     q.usage -= replaced;
     rc = bs__quota_unlock(&q, p->basefd, replaced != 0, p->fsync);
-    if (p->fsync && (bs__fsync_dir(dfd) < 0 || bs__fsync_dir(sfd) < 0) && !rc)
+    if (p->fsync && (bs__fsync_dir(dfd) < 0 || (sfd != dfd && bs__fsync_dir(sfd) < 0)) && !rc)
         rc = fail(errno, "move", cur);
 out:
+    if (dfd >= 0 && dfd != sfd) close_dir(p, dfd);
     close_dir(p, sfd);
-    if (dfd >= 0) close_dir(p, dfd);
     return rc;
 }
 
@@ -767,7 +1049,7 @@ static int posixfs_defrag(bs_backend *b, const bs_defrag_source *src, size_t n,
 
     /* the temp file goes where the result will be, or to the root while
      * that directory does not exist yet */
-    int tdfd = open_dir(p, tparent);
+    int tdfd = dir_for_create(p, tparent, false);
     if (tdfd < 0 && errno == ENOENT) tdfd = p->basefd;
     if (tdfd < 0) {
         if (errno == ENOTDIR)
@@ -775,7 +1057,7 @@ static int posixfs_defrag(bs_backend *b, const bs_defrag_source *src, size_t n,
         return fail(errno, "defrag to", probe);
     }
     char tmp[TMP_NAME_BUF];
-    int out = create_temp(tdfd, "defrag", tmp);
+    int out = create_temp(p, tdfd, "defrag", tmp);
     if (out < 0) {
         rc = fail(errno, "defrag to", probe);
         close_dir(p, tdfd);
@@ -822,7 +1104,7 @@ static int posixfs_defrag(bs_backend *b, const bs_defrag_source *src, size_t n,
     char parent[BS_NAME_BUF];
     const char *leaf = split(out_name, parent);
     struct stat st;
-    int cur = open_dir(p, parent);
+    int cur = dir_for_create(p, parent, false); /* a checked answer: it decides W */
     bool exists = cur >= 0 && fstatat(cur, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0;
     close_dir(p, cur);
     if ((rc = check(p, out_name, exists ? "W" : "wW"))) goto done;
@@ -962,6 +1244,7 @@ static int posixfs_quota(bs_backend *b, bs_quota *out)
 static void posixfs_free(bs_backend *b)
 {
     posixfs *p = P(b);
+    bs__dircache_free(p->dirs);
     if (p->basefd >= 0) close(p->basefd);
     bs__permissions_free(p->perms);
     free(p->path);
@@ -1023,6 +1306,7 @@ int bs__posixfs_new(bs_backend **out, const char *url, const bs_backend_config *
         free(p);
         return rc;
     }
+    randombytes_buf(&p->tmp_seed, sizeof p->tmp_seed);
     p->base.ops = &posixfs_ops;
     *out = &p->base;
     return 0;
