@@ -206,7 +206,7 @@ static int wait_ready(bs_rclone_proc *p, const char *name, int timeout_ms)
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) continue;
         ssize_t n = read(p->err_fd, line + len, LINE_MAX_LEN - len);
-        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         if (n <= 0) {
             /* its stderr closed: it exited */
             int st;
@@ -301,13 +301,11 @@ int bs__rclone_start(bs_rclone_proc *p, const char *binary, const char *user, co
     p->pid = pid;
     p->err_fd = pipefd[0];
     pipefd[0] = -1;
+    /* our end only: rclone itself writes its log blocking */
+    fcntl(p->err_fd, F_SETFL, fcntl(p->err_fd, F_GETFL) | O_NONBLOCK);
+    fcntl(p->err_fd, F_SETPIPE_SZ, 1 << 20); /* room for a burst of log lines */
     rc = wait_ready(p, binary, timeout_ms);
-    if (rc) {
-        bs__rclone_stop(p);
-    } else {
-        int fl = fcntl(p->err_fd, F_GETFL);
-        fcntl(p->err_fd, F_SETFL, fl | O_NONBLOCK);
-    }
+    if (rc) bs__rclone_stop(p);
 out:
     if (pipefd[0] >= 0) close(pipefd[0]);
     if (pipefd[1] >= 0) close(pipefd[1]);

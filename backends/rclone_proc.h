@@ -1,8 +1,11 @@
 /* The rclone remote-control daemon as a child process: started as
  * `rclone rcd --rc-serve` on a port of 127.0.0.1 the kernel picks, with the
  * credentials in its environment (not on its command line), ready when its
- * log says where it serves. It never outlives us: PR_SET_PDEATHSIG, its own
- * process group (a terminal's Ctrl-C does not reach it), SIGINT ignored. */
+ * log says where it serves. It never outlives us (PR_SET_PDEATHSIG), and a
+ * terminal's Ctrl-C does not reach it: it runs in its own process group.
+ * SIGINT is also set to ignored before exec, but a Go program such as
+ * rclone turns it back on when it watches for it; the process group is what
+ * keeps Ctrl-C away. */
 #ifndef BS_BACKENDS_RCLONE_PROC_H
 #define BS_BACKENDS_RCLONE_PROC_H
 
