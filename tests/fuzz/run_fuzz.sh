@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs one libFuzzer target for a bounded time (BS_FUZZ_SECONDS, default 25)
+# from its checked-in seeds and past crashes, and reports one TAP line with
+# the number of inputs tried. A crash, leak, sanitizer report or timeout
+# fails it; the input is kept in WORK/artifacts/ to become a regression.
+# usage: run_fuzz.sh TARGET_EXE FUZZ_SRC_DIR NAME WORK_DIR
+set -uo pipefail
+exe=$1 src=$2 name=$3 work=$4
+secs=${BS_FUZZ_SECONDS:-25}
+corpus=$work/corpus/$name
+mkdir -p "$corpus" "$work/artifacts" "$work/logs"
+cp -n "$src/corpus/$name"/* "$corpus"/ 2>/dev/null
+[[ -d $src/regressions/$name ]] && cp -n "$src/regressions/$name"/* "$corpus"/ 2>/dev/null
+# the serve target drops root to nobody: it must still write its findings
+chmod -R a+rwX "$work"
+
+dict=()
+case $name in msg|serve|reply) dict=(-dict="$src/protocol.dict") ;; esac
+maxlen=4096
+case $name in serve|reply) maxlen=65536 ;; frame) maxlen=16384 ;; esac
+
+log=$work/logs/$name.log
+[[ $name == serve && -w /dev/shm ]] && export TMPDIR=/dev/shm # far faster than disk
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+echo "1..1"
+"$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len="$maxlen" \
+  -print_final_stats=1 -artifact_prefix="$work/artifacts/$name-" "${dict[@]}" \
+  "$corpus" >"$log" 2>&1
+rc=$?
+execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+units=$(ls "$corpus" | wc -l)
+echo "$name ${execs:-0} $units $secs" >"$work/logs/$name.stats"
+if [[ $rc -eq 0 && -n $execs ]]; then
+  echo "ok 1 - fuzz_$name: ${execs} inputs in ${secs} s, corpus of ${units}"
+else
+  echo "not ok 1 - fuzz_$name: exit $rc; see $log and $work/artifacts/"
+  grep -E "ERROR|SUMMARY|fuzz check failed|Test unit written|runtime error" "$log" | head -20 | sed 's/^/# /'
+  exit 1
+fi
