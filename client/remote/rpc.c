@@ -15,6 +15,7 @@
 
 #include "bs_config.h"
 #include "common/error.h"
+#include "common/names.h"
 #include "proto/frame.h"
 #include "proto/limits.h"
 #include "proto/outq.h"
@@ -246,9 +247,13 @@ static int on_result(bs__rpc *c, slot *s, const bs__env *env)
         r->info = res.info;
         break;
     case BS_M_HASH:
+        if (!res.hex[0] || strspn(res.hex, "0123456789abcdef") != strlen(res.hex))
+            return proto_fail(c, "a hash result that is not a hex digest%.0llu", 0);
         memcpy(r->hex, res.hex, sizeof r->hex);
         break;
     case BS_M_DEFRAG:
+        if (!res.name[0] || !bs__name_is_valid(res.name))
+            return proto_fail(c, "a defrag result that is not an item name%.0llu", 0);
         memcpy(r->name, res.name, sizeof r->name);
         break;
     case BS_M_QUOTA:
@@ -263,8 +268,14 @@ static int on_result(bs__rpc *c, slot *s, const bs__env *env)
         }
         size_t pos = 0;
         while (r->n_entries < res.n_entries &&
-               bs__list_entry_next(&res, &pos, &r->entries[r->n_entries]) == 1)
+               bs__list_entry_next(&res, &pos, &r->entries[r->n_entries]) == 1) {
+            /* names go back to the application: one valid component each */
+            const char *nm = r->entries[r->n_entries].name;
+            if (!nm[0] || strchr(nm, '/') || !bs__name_is_valid(nm))
+                return proto_fail(c, "list entry %llu is not a valid item name",
+                                  (unsigned long long)r->n_entries);
             r->n_entries++;
+        }
         r->has_cursor = res.has_cursor;
         r->cursor = res.cursor;
         break;
