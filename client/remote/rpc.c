@@ -40,6 +40,7 @@ typedef struct slot {
     uint64_t bytes;     /* counted in the byte window */
     uint8_t hash[BS_VALUE_HASH_LEN];
     uint64_t value_got;
+    size_t value_cap;   /* load: bytes allocated so far for the value */
     uint64_t tag;
     char *errmsg;
     bs__reply reply;
@@ -297,11 +298,15 @@ static int on_result(bs__rpc *c, slot *s, const bs__env *env)
         if (res.has_data && res.data_len != size)
             return proto_fail(c, "inline value of the wrong size (%llu)", res.data_len);
         memcpy(s->hash, res.hash, sizeof s->hash);
-        r->value = malloc(size ? (size_t)size : 1); /* the one buffer the value lands in */
+        /* the buffer the value lands in: whole when inline, else it grows
+         * as DATA arrives, so an announced size costs nothing up front */
+        bool now = res.has_data || size == 0;
+        s->value_cap = now ? (size_t)size : size < c->o.max_frame ? (size_t)size : c->o.max_frame;
+        r->value = malloc(s->value_cap ? s->value_cap : 1);
         if (!r->value) return fail(c, bs__error_set(BS_ERR_NOMEM, "no memory for a %llu-byte value",
                                                   (unsigned long long)size));
         r->value_len = (size_t)size;
-        if (res.has_data || size == 0) {
+        if (now) {
             if (size) memcpy(r->value, res.data, (size_t)size);
             check_value(s);
             break;
@@ -344,6 +349,16 @@ static int on_frame(bs__rpc *c, const uint8_t *f, size_t len)
             return proto_fail(c, "the value of request %llu was interrupted", s->id);
         if (env.data_len > s->reply.value_len - s->value_got)
             return proto_fail(c, "more data than announced for request %llu", s->id);
+        size_t need = (size_t)s->value_got + env.data_len;
+        if (need > s->value_cap) { /* double, never past the announced size */
+            size_t cap = s->value_cap * 2 > need ? s->value_cap * 2 : need;
+            if (cap > s->reply.value_len) cap = s->reply.value_len;
+            uint8_t *v = realloc(s->reply.value, cap);
+            if (!v) return fail(c, bs__error_set(BS_ERR_NOMEM, "no memory for a %zu-byte value",
+                                                 s->reply.value_len));
+            s->reply.value = v;
+            s->value_cap = cap;
+        }
         memcpy(s->reply.value + s->value_got, env.data, env.data_len);
         crypto_generichash_update(c->rx_hash, s->reply.value + s->value_got, env.data_len);
         s->value_got += env.data_len;
