@@ -1,10 +1,7 @@
-/* A small cache of O_PATH directory fds of one open posix backend, keyed by
- * the directory's name relative to the base (e.g. "data/ab"), so that hot
- * operations skip resolving the parent beneath the base on every call.
- * Bounded (clock eviction); entries used by the current operation are pinned
- * so eviction never closes an fd still in use. Not thread-safe: a backend is
- * used by one thread at a time. Staleness is the caller's business (see
- * posixfs.c): the cache only hands out what it was given. */
+/* A bounded cache of O_PATH directory fds of one open posix backend, keyed by
+ * name relative to the base ("data/ab"), so hot operations skip resolving the
+ * parent on every call. Pinned entries are never evicted. Single-threaded;
+ * staleness is the caller's business (posixfs.c). */
 #ifndef BS_BACKENDS_POSIX_DIRCACHE_H
 #define BS_BACKENDS_POSIX_DIRCACHE_H
 

@@ -1,9 +1,7 @@
-/* The posix filesystem backend (file:///abs/path): items are files in
- * directories below a base directory, laid out exactly as Python borgstore
- * 0.6's posixfs. Every name is resolved beneath a dirfd of the base kept
- * open while the backend is open (posix_resolve.h), parents through a small
- * cache of directory fds (posix_dircache.h); values are written to a temp
- * file and renamed into place; quota and permissions are opt-in. */
+/* The posix filesystem backend (file:///abs/path): items are files laid out
+ * exactly as Python borgstore 0.6's posixfs, every parent resolved beneath a
+ * dirfd of the base (posix_resolve.h) and cached (posix_dircache.h); values
+ * go to a temp file renamed into place; quota and permissions are opt-in. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
