@@ -29,13 +29,16 @@
 /* Reads: requests of READ_CHUNK bytes, up to READ_WINDOW of them in flight. */
 #define READ_CHUNK (64 * 1024)
 #define READ_WINDOW 32
-/* Writes are one request per sftp_write in libssh 0.10 (no async write), so
- * the chunk size is what matters. OpenSSH's sftp-server takes messages up to
- * 256 KiB (it advertises 261120-byte writes via limits@openssh.com); the
- * protocol only promises 32 KiB. */
+/* Writes: libssh 0.10 waits for the answer to every sftp_write, so the
+ * requests are written by hand (sftp_raw.c), several in flight. OpenSSH's
+ * sftp-server takes messages up to 256 KiB (it advertises 261120-byte
+ * writes via limits@openssh.com); the protocol only promises 32 KiB. About
+ * 1 MiB stays in flight: more than the server's 2 MiB channel window made
+ * writes stall in measurements, less loses throughput at a real round-trip
+ * time (docs/backends.md). */
 #define WRITE_CHUNK_SMALL (32 * 1024)
 #define WRITE_CHUNK_LARGE (255 * 1024)
-#define WRITE_WINDOW 16
+#define WRITE_IN_FLIGHT (1024 * 1024)
 #define HASH_BLOCK ((size_t)READ_CHUNK * READ_WINDOW)
 #define DESTROY_DEPTH 64
 /* Reconnects after a lost connection: pauses of 0.5, 1 and 2 s. */
@@ -120,7 +123,9 @@ static int connect_now(sftpfs *p)
     p->write_chunk = env_size("BORGSTORE_SFTP_WRITE_CHUNK",
                               openssh_limits ? WRITE_CHUNK_LARGE : WRITE_CHUNK_SMALL, 1024,
                               WRITE_CHUNK_LARGE);
-    p->write_window = (unsigned)env_size("BORGSTORE_SFTP_WRITE_WINDOW", WRITE_WINDOW, 1, 256);
+    p->write_window =
+        (unsigned)env_size("BORGSTORE_SFTP_WRITE_WINDOW",
+                           (WRITE_IN_FLIGHT + p->write_chunk - 1) / p->write_chunk, 1, 256);
     p->was_connected = true;
     return 0;
 }
