@@ -51,6 +51,17 @@ static const char help_text[] =
     "  hash NAME [--algorithm sha256|sha512|blake2b] [--deleted]\n"
     "                            hex digest of the value (default sha256)\n"
     "  quota                     quota limit and usage in bytes (-1: not tracked)\n"
+    "  put-many DIR [--window N] store, for each name read from stdin (one per line,\n"
+    "                            blank lines ignored), the file DIR/NAME as NAME\n"
+    "  get-many DIR [--window N] write, for each name read from stdin, the value of\n"
+    "                            NAME to DIR/NAME (atomically, parents created)\n"
+    "  import DIR [PREFIX] [--window N]\n"
+    "                            store every regular file below DIR as PREFIX/PATH\n"
+    "                            (PATH relative to DIR; no PREFIX: as PATH), like\n"
+    "                            rclone copy DIR remote:PREFIX; symlinks are skipped\n"
+    "  export NAMESPACE DIR [--window N]\n"
+    "                            write every item NAMESPACE/KEY (as ls lists them)\n"
+    "                            to DIR/KEY, like rclone copy remote:NAMESPACE DIR\n"
     "  demo                      walk through what the store does on a throw-away\n"
     "                            store (a new temp directory when no URL is given;\n"
     "                            a given URL must be missing or empty) and remove it\n"
@@ -62,9 +73,14 @@ static const char help_text[] =
     "                            (NS empty: every name). Several levels (e.g.\n"
     "                            data=1,2) find items on any of them and put new ones\n"
     "                            on the last\n"
-    "  --json                    ls, info, quota and --stats print JSON\n"
+    "  --json                    ls, info, quota and --stats print JSON; bulk\n"
+    "                            commands print a summary {\"command\", \"items\",\n"
+    "                            \"failed\", \"bytes\", \"seconds\", \"complete\"}\n"
+    "  --window N                bulk commands: requests in flight at once (default\n"
+    "                            0: what the backend advertises; 1: one at a time)\n"
     "  --stats                   print the store's statistics to stderr at the end\n"
-    "  -v, --verbose             say what was done, on stderr\n"
+    "  -v, --verbose             say what was done, on stderr (bulk commands: a\n"
+    "                            summary, e.g. \"stored 1234 items, 5.6 MB in 0.8 s\")\n"
     "  -h, --help                show this help\n"
     "  -V, --version             show the version\n"
     "\n"
@@ -74,12 +90,17 @@ static const char help_text[] =
     "\n"
     "Exit status: 0 success, 1 store error (e.g. object not found), 2 usage error.\n"
     "Errors are one line on stderr, e.g. \"borgstore: object not found: data/00ff\".\n"
-    "Large put/get show a progress bar when stderr is a terminal.\n"
+    "Bulk commands report each failed item on its own line and go on with the\n"
+    "others; their exit status is 1 when any item failed.\n"
+    "Large put/get and bulk transfers show a progress bar when stderr is a terminal.\n"
     "\n"
     "Examples\n"
     "  borgstore file:///tmp/s create\n"
     "  echo hello | borgstore file:///tmp/s put config/greeting\n"
     "  borgstore file:///tmp/s get config/greeting --offset -3\n"
+    "  borgstore file:///tmp/s ls data | borgstore file:///tmp/s get-many /tmp/out\n"
+    "  borgstore serve:///srv/s import /tmp/out\n"
+    "  borgstore serve:///srv/s export data /tmp/data\n"
     "  borgstore --levels config=0 --levels data=2 file:///tmp/s ls data --long\n";
 
 /* ---- helpers shared with the commands ---------------------------------- */
@@ -195,7 +216,7 @@ void cli_progress_end(cli_progress *p)
 
 enum {
     O_DELETED = 1 << 0, O_LONG = 1 << 1, O_OFFSET = 1 << 2, O_SIZE = 1 << 3,
-    O_ALG = 1 << 4, O_PRECREATE = 1 << 5,
+    O_ALG = 1 << 4, O_PRECREATE = 1 << 5, O_WINDOW = 1 << 6,
 };
 
 typedef struct command {
@@ -219,11 +240,18 @@ static const command commands[] = {
     {"undelete", 1, 1, 0, true, cli_cmd_undelete},
     {"hash", 1, 1, O_ALG | O_DELETED, true, cli_cmd_hash},
     {"quota", 0, 0, 0, true, cli_cmd_quota},
+    {"put-many", 1, 1, O_WINDOW, true, cli_cmd_put_many},
+    {"get-many", 1, 1, O_WINDOW, true, cli_cmd_get_many},
+    {"import", 1, 2, O_WINDOW, true, cli_cmd_import},
+    {"export", 2, 2, O_WINDOW, true, cli_cmd_export},
     {"demo", 0, 0, 0, false, NULL},
 };
 
 static const char *opt_names[] = {"--deleted", "--long", "--offset", "--size", "--algorithm",
-                                  "--precreate"};
+                                  "--precreate", "--window"};
+
+/* Most --window (the backends clamp it to what they can take anyway). */
+#define WINDOW_MAX 65536
 
 static int parse_int64(const char *opt, const char *v, int64_t *out)
 {
@@ -311,10 +339,11 @@ static int parse(int argc, char **argv, cli_opts *o, char **pos, int *npos, unsi
         }
         if (!strcmp(a, "--precreate")) { o->precreate = true; *used |= O_PRECREATE; continue; }
         /* options with a value: --opt VALUE or --opt=VALUE */
-        static const char *valued[] = {"--levels", "--offset", "--size", "--algorithm"};
+        static const char *valued[] = {"--levels", "--offset", "--size", "--algorithm",
+                                       "--window"};
         const char *value = NULL;
         int which = -1;
-        for (int k = 0; k < 4; k++) {
+        for (int k = 0; k < 5; k++) {
             size_t n = strlen(valued[k]);
             if (!strncmp(a, valued[k], n) && (a[n] == '\0' || a[n] == '=')) {
                 which = k;
@@ -346,6 +375,15 @@ static int parse(int argc, char **argv, cli_opts *o, char **pos, int *npos, unsi
             o->have_alg = true;
             *used |= O_ALG;
             break;
+        case 4: {
+            int64_t w;
+            if ((rc = parse_int64("--window", value, &w))) return rc;
+            if (w < 0 || w > WINDOW_MAX)
+                return cli_usage("--window must be from 0 to %d", WINDOW_MAX);
+            o->window = (size_t)w;
+            *used |= O_WINDOW;
+            break;
+        }
         default:
             return cli_usage("unknown option %s", a);
         }

@@ -1,6 +1,7 @@
 /* The borgstore command-line tool: what cli.c (argument parsing, main),
- * cli_cmds.c (one function per command) and cli_demo.c share. File-static
- * helpers stay in their files; these are the few the others need. */
+ * cli_cmds.c (one function per command), cli_bulk.c (many items per command)
+ * and cli_demo.c share. File-static helpers stay in their files; these are
+ * the few the others need. */
 #ifndef BS_CLIENT_CLI_H
 #define BS_CLIENT_CLI_H
 
@@ -28,6 +29,7 @@ typedef struct cli_opts {
     bool json, stats, verbose, deleted, long_list, precreate;
     bool have_offset, have_size, have_alg;
     int64_t offset, size;
+    size_t window;     /* --window: requests in flight (0: the backend's) */
     bs_hash_alg alg;
     /* --levels, in order given; prefixes point into prefix_buf */
     bs_store_namespace ns[CLI_NS_MAX];
@@ -80,6 +82,13 @@ int cli_cmd_soft_delete(bs_store *s, const cli_opts *o);
 int cli_cmd_undelete(bs_store *s, const cli_opts *o);
 int cli_cmd_hash(bs_store *s, const cli_opts *o);
 int cli_cmd_quota(bs_store *s, const cli_opts *o);
+
+/* Bulk commands (cli_bulk.c): put-many, get-many, import, export. Each item
+ * fails on its own (one line on stderr); exit status 1 when any did. */
+int cli_cmd_put_many(bs_store *s, const cli_opts *o);
+int cli_cmd_get_many(bs_store *s, const cli_opts *o);
+int cli_cmd_import(bs_store *s, const cli_opts *o);
+int cli_cmd_export(bs_store *s, const cli_opts *o);
 
 /* The demo builds its own store (a temp dir when o->url is NULL). */
 int cli_demo(const cli_opts *o);
