@@ -17,6 +17,7 @@
 #include <libssh/sftp.h>
 
 #include "backends/backend.h"
+#include "backends/sftp_internal.h"
 #include "backends/sftp_raw.h"
 #include "client/remote/ssh_session.h"
 #include "common/error.h"
@@ -24,7 +25,6 @@
 #include "common/names.h"
 #include "common/url.h"
 
-#define PATH_BUF 4200 /* base path + "/" + name + temp suffix */
 #define TMP_ATTEMPTS 8
 /* Reads: requests of READ_CHUNK bytes, up to READ_WINDOW of them in flight. */
 #define READ_CHUNK (64 * 1024)
@@ -44,25 +44,6 @@
 /* Reconnects after a lost connection: pauses of 0.5, 1 and 2 s. */
 #define RECONNECT_TRIES 3
 #define RECONNECT_PAUSE_MS 500
-
-typedef struct sftpfs {
-    bs_backend base;
-    char *user; /* NULL: from the ssh config / local user */
-    char *host;
-    int port;         /* 0: from the ssh config / 22 */
-    char *ssh_config; /* NULL: default lookup */
-    char *path;       /* base: "rel/path" or "/abs/path" (never in messages) */
-    bool fsync;
-    ssh_session session; /* NULL while not connected */
-    sftp_session sftp;
-    bool was_connected; /* a connection existed: losing it may be retried */
-    bool broken;        /* the connection failed: reconnect before the next call */
-    bool posix_rename;  /* posix-rename@openssh.com offered */
-    bool has_fsync;     /* fsync@openssh.com offered */
-    size_t write_chunk;
-    unsigned write_window; /* requests in flight; 1: libssh's sftp_write */
-    char label[300];       /* user@host:port for messages */
-} sftpfs;
 
 static sftpfs *S(bs_backend *b)
 {
@@ -95,7 +76,7 @@ static size_t env_size(const char *name, size_t dflt, size_t lo, size_t hi)
     return (size_t)n;
 }
 
-static int connect_now(sftpfs *p)
+int bs__sftp_connect(sftpfs *p)
 {
     if (p->session && p->sftp && !p->broken && !session_lost(p)) return 0;
     disconnect(p);
@@ -149,7 +130,7 @@ static bool retry(sftpfs *p, int rc, int *attempt)
 
 /* The connection failed: it is replaced before the next call (open handles
  * stay valid to be closed until then). */
-static int lost(sftpfs *p, const char *what, const char *name)
+int bs__sftp_lost(sftpfs *p, const char *what, const char *name)
 {
     p->broken = true;
     return bs__error_set(BS_ERR_CONNECTION, "sftp: %s %s: connection to %s lost%s%s", what,
@@ -159,7 +140,7 @@ static int lost(sftpfs *p, const char *what, const char *name)
 
 /* An SFTP status code from the server as a code, "what name: why". The one
  * switch from SFTP status to our codes. */
-static int status_error(sftpfs *p, int st, const char *what, const char *name)
+int bs__sftp_status_error(sftpfs *p, int st, const char *what, const char *name)
 {
     switch (st) {
     case SSH_FX_NO_SUCH_FILE:
@@ -170,7 +151,7 @@ static int status_error(sftpfs *p, int st, const char *what, const char *name)
     case SSH_FX_FILE_ALREADY_EXISTS:
         return bs__error_set(BS_ERR_IO, "sftp: %s %s: already exists", what, name);
     case SSH_FX_NO_CONNECTION:
-    case SSH_FX_CONNECTION_LOST: return lost(p, what, name);
+    case SSH_FX_CONNECTION_LOST: return bs__sftp_lost(p, what, name);
     case SSH_FX_OP_UNSUPPORTED:
         return bs__error_set(BS_ERR_UNSUPPORTED, "sftp: %s %s: the server does not support it",
                              what, name);
@@ -187,8 +168,8 @@ static int status_error(sftpfs *p, int st, const char *what, const char *name)
 static int fail(sftpfs *p, const char *what, const char *name)
 {
     if (session_lost(p) || ssh_get_error_code(p->session) == SSH_FATAL)
-        return lost(p, what, name);
-    return status_error(p, sftp_get_error(p->sftp), what, name);
+        return bs__sftp_lost(p, what, name);
+    return bs__sftp_status_error(p, sftp_get_error(p->sftp), what, name);
 }
 
 static bool status_is(sftpfs *p, int st)
@@ -200,12 +181,13 @@ static bool status_is(sftpfs *p, int st)
 /* ---- paths ---------------------------------------------------------------- */
 
 /* base + "/" + rel (rel "" gives the base). */
-static int path_of(sftpfs *p, const char *rel, char out[PATH_BUF])
+int bs__sftp_path(sftpfs *p, const char *rel, char out[BS_SFTP_PATH_BUF])
 {
-    int n = *rel ? snprintf(out, PATH_BUF, "%s%s%s", p->path,
+    int n = *rel ? snprintf(out, BS_SFTP_PATH_BUF, "%s%s%s", p->path,
                             p->path[strlen(p->path) - 1] == '/' ? "" : "/", rel)
-                 : snprintf(out, PATH_BUF, "%s", p->path);
-    if (n < 0 || n >= PATH_BUF) return bs__error_set(BS_ERR_INVALID, "path too long: %s", rel);
+                 : snprintf(out, BS_SFTP_PATH_BUF, "%s", p->path);
+    if (n < 0 || n >= BS_SFTP_PATH_BUF)
+        return bs__error_set(BS_ERR_INVALID, "path too long: %s", rel);
     return 0;
 }
 
@@ -252,8 +234,8 @@ static int mkdirs(sftpfs *p, char *full, const char *label, int depth)
 
 static int mkdir_rel(sftpfs *p, const char *rel, const char *label)
 {
-    char full[PATH_BUF];
-    int rc = path_of(p, rel, full);
+    char full[BS_SFTP_PATH_BUF];
+    int rc = bs__sftp_path(p, rel, full);
     return rc ? rc : mkdirs(p, full, label, 0);
 }
 
@@ -326,8 +308,8 @@ static int read_dir(sftpfs *p, const char *full, const char *label, dir_entry **
 
 static int do_create(sftpfs *p)
 {
-    char full[PATH_BUF];
-    int rc = path_of(p, "", full);
+    char full[BS_SFTP_PATH_BUF];
+    int rc = bs__sftp_path(p, "", full);
     if (!rc) rc = mkdirs(p, full, "(storage base path)", 0);
     if (rc == BS_ERR_IO)
         return bs__error_set(BS_ERR_ALREADY_EXISTS,
@@ -346,7 +328,7 @@ static int sftpfs_create(bs_backend *b)
     sftpfs *p = S(b);
     int rc, attempt = 0;
     do {
-        rc = connect_now(p);
+        rc = bs__sftp_connect(p);
         if (!rc) rc = do_create(p);
     } while (retry(p, rc, &attempt));
     return rc;
@@ -363,7 +345,7 @@ static int remove_tree(sftpfs *p, char *full, size_t len, int depth, bool keep)
     if (rc == BS_ERR_NOT_FOUND) return 0;
     for (size_t i = 0; !rc && i < n; i++) {
         size_t nl = strlen(e[i].name);
-        if (len + 1 + nl >= PATH_BUF) {
+        if (len + 1 + nl >= BS_SFTP_PATH_BUF) {
             rc = bs__error_set(BS_ERR_IO, "destroy: path too long");
             break;
         }
@@ -383,8 +365,8 @@ static int remove_tree(sftpfs *p, char *full, size_t len, int depth, bool keep)
 
 static int do_destroy(sftpfs *p)
 {
-    char full[PATH_BUF];
-    int rc = path_of(p, "", full);
+    char full[BS_SFTP_PATH_BUF];
+    int rc = bs__sftp_path(p, "", full);
     if (rc) return rc;
     sftp_attributes a = sftp_stat(p->sftp, full);
     if (!a) {
@@ -410,7 +392,7 @@ static int sftpfs_destroy(bs_backend *b)
     sftpfs *p = S(b);
     int rc, attempt = 0;
     do {
-        rc = connect_now(p);
+        rc = bs__sftp_connect(p);
         if (!rc) rc = do_destroy(p);
     } while (retry(p, rc, &attempt));
     return rc;
@@ -418,8 +400,8 @@ static int sftpfs_destroy(bs_backend *b)
 
 static int do_open(sftpfs *p)
 {
-    char full[PATH_BUF];
-    int rc = path_of(p, "", full);
+    char full[BS_SFTP_PATH_BUF];
+    int rc = bs__sftp_path(p, "", full);
     if (rc) return rc;
     sftp_attributes a = sftp_stat(p->sftp, full);
     if (!a) {
@@ -441,7 +423,7 @@ static int sftpfs_open(bs_backend *b)
     sftpfs *p = S(b);
     int rc, attempt = 0;
     do {
-        rc = connect_now(p);
+        rc = bs__sftp_connect(p);
         if (!rc) rc = do_open(p);
     } while (retry(p, rc, &attempt));
     if (rc) disconnect(p);
@@ -463,7 +445,7 @@ static int sftpfs_mkdir(bs_backend *b, const char *name)
     sftpfs *p = S(b);
     int rc, attempt = 0;
     do {
-        rc = connect_now(p);
+        rc = bs__sftp_connect(p);
         if (!rc) rc = mkdir_rel(p, name, name);
     } while (retry(p, rc, &attempt));
     return rc;
@@ -471,8 +453,8 @@ static int sftpfs_mkdir(bs_backend *b, const char *name)
 
 static int do_rmdir(sftpfs *p, const char *name)
 {
-    char full[PATH_BUF];
-    int rc = path_of(p, name, full);
+    char full[BS_SFTP_PATH_BUF];
+    int rc = bs__sftp_path(p, name, full);
     if (rc) return rc;
     if (sftp_rmdir(p->sftp, full) == 0) return 0;
     if (status_is(p, SSH_FX_FAILURE)) {
@@ -492,7 +474,7 @@ static int sftpfs_rmdir(bs_backend *b, const char *name)
     sftpfs *p = S(b);
     int rc, attempt = 0;
     do {
-        rc = connect_now(p);
+        rc = bs__sftp_connect(p);
         if (!rc) rc = do_rmdir(p, name);
         if (rc == BS_ERR_NOT_FOUND && attempt > 0) rc = 0; /* the lost try did it */
     } while (retry(p, rc, &attempt));
@@ -501,8 +483,8 @@ static int sftpfs_rmdir(bs_backend *b, const char *name)
 
 static int do_info(sftpfs *p, const char *name, bs_item_info *out)
 {
-    char full[PATH_BUF];
-    int rc = path_of(p, name, full);
+    char full[BS_SFTP_PATH_BUF];
+    int rc = bs__sftp_path(p, name, full);
     if (rc) return rc;
     out->exists = false;
     sftp_attributes a = sftp_stat(p->sftp, full);
@@ -524,7 +506,7 @@ static int sftpfs_info(bs_backend *b, const char *name, bs_item_info *out)
     sftpfs *p = S(b);
     int rc, attempt = 0;
     do {
-        rc = connect_now(p);
+        rc = bs__sftp_connect(p);
         if (!rc) rc = do_info(p, name, out);
     } while (retry(p, rc, &attempt));
     return rc;
@@ -637,8 +619,8 @@ static int reader_run(reader *r)
 
 static sftp_file open_read(sftpfs *p, const char *name, const char *what, int *rc)
 {
-    char full[PATH_BUF];
-    *rc = path_of(p, name, full);
+    char full[BS_SFTP_PATH_BUF];
+    *rc = bs__sftp_path(p, name, full);
     if (*rc) return NULL;
     sftp_file f = sftp_open(p->sftp, full, O_RDONLY, 0);
     if (!f) *rc = fail(p, what, name);
@@ -667,7 +649,7 @@ static int file_size(sftpfs *p, sftp_file f, const char *name, uint64_t *size)
  * rather than the end of the file. SFTP v3 promises full reads of regular
  * files up to EOF, and every OpenSSH serves READ_CHUNK bytes at once; a
  * round length is checked with fstat all the same. */
-static bool maybe_capped(uint32_t n)
+bool bs__sftp_maybe_capped(uint32_t n)
 {
     return n >= 1024 && n % 1024 == 0;
 }
@@ -716,7 +698,7 @@ static int do_load(sftpfs *p, const char *name, int64_t offset, int64_t size, ui
         if (rc) goto out;
         r.short_is_eof = false;
         bool more = got == want && (size == BS_SIZE_ALL || (uint64_t)size > want);
-        if (!more && !(got > 0 && got < want && maybe_capped(got))) {
+        if (!more && !(got > 0 && got < want && bs__sftp_maybe_capped(got))) {
             r.end = r.eof < r.end ? r.eof : r.end;
             goto done;
         }
@@ -759,7 +741,7 @@ static int sftpfs_load(bs_backend *b, const char *name, int64_t offset, int64_t 
     sftpfs *p = S(b);
     int rc, attempt = 0;
     do {
-        rc = connect_now(p);
+        rc = bs__sftp_connect(p);
         if (!rc) rc = do_load(p, name, offset, size, out, out_len);
     } while (retry(p, rc, &attempt));
     return rc;
@@ -815,7 +797,7 @@ static int sftpfs_hash(bs_backend *b, const char *name, bs_hash_alg alg,
     sftpfs *p = S(b);
     int rc, attempt = 0;
     do {
-        rc = connect_now(p);
+        rc = bs__sftp_connect(p);
         if (!rc) rc = do_hash(p, name, alg, hex);
     } while (retry(p, rc, &attempt));
     return rc;
@@ -832,8 +814,8 @@ static int rename_over(sftpfs *p, const char *from, const char *to, const char *
 {
     if (p->posix_rename) {
         int st = bs__sftp_raw_posix_rename(p->sftp, from, to);
-        if (st == BS_SFTP_RAW_LOST) return lost(p, what, name);
-        return st ? status_error(p, st, what, name) : 0;
+        if (st == BS_SFTP_RAW_LOST) return bs__sftp_lost(p, what, name);
+        return st ? bs__sftp_status_error(p, st, what, name) : 0;
     }
     if (sftp_rename(p->sftp, from, to) == 0) return 0;
     if (!status_is(p, SSH_FX_FAILURE)) return fail(p, what, name);
@@ -846,8 +828,8 @@ static int write_all(sftpfs *p, sftp_file f, const uint8_t *data, size_t len, co
 {
     if (p->write_window > 1) {
         int st = bs__sftp_raw_write(f, data, len, p->write_chunk, p->write_window);
-        if (st == BS_SFTP_RAW_LOST) return lost(p, "store", name);
-        return st ? status_error(p, st, "store", name) : 0;
+        if (st == BS_SFTP_RAW_LOST) return bs__sftp_lost(p, "store", name);
+        return st ? bs__sftp_status_error(p, st, "store", name) : 0;
     }
     while (len) {
         size_t n = len < p->write_chunk ? len : p->write_chunk;
@@ -860,24 +842,33 @@ static int write_all(sftpfs *p, sftp_file f, const uint8_t *data, size_t len, co
     return 0;
 }
 
+/* A fresh temp path "<dir>/<leaf>.<16 hex>.tmp" next to name: a name no
+ * valid item can have, so it is never listed or addressed. */
+int bs__sftp_temp_path(sftpfs *p, const char *name, char out[BS_SFTP_PATH_BUF])
+{
+    char parent[BS_NAME_BUF], dir[BS_SFTP_PATH_BUF];
+    const char *leaf = split(name, parent);
+    int rc = bs__sftp_path(p, parent, dir);
+    if (rc) return rc;
+    uint8_t rnd[8];
+    char hex[17];
+    randombytes_buf(rnd, sizeof rnd);
+    bs__hex(hex, rnd, sizeof rnd);
+    int n = snprintf(out, BS_SFTP_PATH_BUF, "%s/%s.%s" BS_TMP_SUFFIX, dir, leaf, hex);
+    if (n < 0 || n >= BS_SFTP_PATH_BUF)
+        return bs__error_set(BS_ERR_INVALID, "path too long: %s", name);
+    return 0;
+}
+
 /* Creates "<dir>/<leaf>.<random>.tmp" exclusively: a name no valid item
  * can have. Missing directories are created once. */
-static sftp_file create_temp(sftpfs *p, const char *name, char tmp[PATH_BUF], int *rc)
+static sftp_file create_temp(sftpfs *p, const char *name, char tmp[BS_SFTP_PATH_BUF], int *rc)
 {
-    char parent[BS_NAME_BUF], dir[PATH_BUF];
-    const char *leaf = split(name, parent);
-    if ((*rc = path_of(p, parent, dir))) return NULL;
+    char parent[BS_NAME_BUF];
+    split(name, parent);
     bool made = false;
     for (int i = 0; i < TMP_ATTEMPTS; i++) {
-        uint8_t rnd[8];
-        char hex[17];
-        randombytes_buf(rnd, sizeof rnd);
-        bs__hex(hex, rnd, sizeof rnd);
-        int n = snprintf(tmp, PATH_BUF, "%s/%s.%s" BS_TMP_SUFFIX, dir, leaf, hex);
-        if (n < 0 || n >= PATH_BUF) {
-            *rc = bs__error_set(BS_ERR_INVALID, "path too long: %s", name);
-            return NULL;
-        }
+        if ((*rc = bs__sftp_temp_path(p, name, tmp))) return NULL;
         sftp_file f = sftp_open(p->sftp, tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
         if (f) return f;
         if (status_is(p, SSH_FX_NO_SUCH_FILE) && *parent && !made) {
@@ -894,8 +885,8 @@ static sftp_file create_temp(sftpfs *p, const char *name, char tmp[PATH_BUF], in
 
 static int do_store(sftpfs *p, const char *name, const uint8_t *data, size_t len)
 {
-    char tmp[PATH_BUF], full[PATH_BUF];
-    int rc = path_of(p, name, full);
+    char tmp[BS_SFTP_PATH_BUF], full[BS_SFTP_PATH_BUF];
+    int rc = bs__sftp_path(p, name, full);
     if (rc) return rc;
     sftp_file f = create_temp(p, name, tmp, &rc);
     if (!f) return rc;
@@ -912,7 +903,7 @@ static int sftpfs_store(bs_backend *b, const char *name, const void *data, size_
     sftpfs *p = S(b);
     int rc, attempt = 0;
     do {
-        rc = connect_now(p);
+        rc = bs__sftp_connect(p);
         if (!rc) rc = do_store(p, name, data, len);
     } while (retry(p, rc, &attempt));
     return rc;
@@ -920,8 +911,8 @@ static int sftpfs_store(bs_backend *b, const char *name, const void *data, size_
 
 static int do_delete(sftpfs *p, const char *name)
 {
-    char full[PATH_BUF];
-    int rc = path_of(p, name, full);
+    char full[BS_SFTP_PATH_BUF];
+    int rc = bs__sftp_path(p, name, full);
     if (rc) return rc;
     if (sftp_unlink(p->sftp, full) == 0) return 0;
     if (status_is(p, SSH_FX_FAILURE))
@@ -934,7 +925,7 @@ static int sftpfs_delete(bs_backend *b, const char *name)
     sftpfs *p = S(b);
     int rc, attempt = 0;
     do {
-        rc = connect_now(p);
+        rc = bs__sftp_connect(p);
         if (!rc) rc = do_delete(p, name);
         if (rc == BS_ERR_NOT_FOUND && attempt > 0) rc = 0; /* the lost try did it */
     } while (retry(p, rc, &attempt));
@@ -943,9 +934,9 @@ static int sftpfs_delete(bs_backend *b, const char *name)
 
 static int do_move(sftpfs *p, const char *cur, const char *dst)
 {
-    char from[PATH_BUF], to[PATH_BUF];
-    int rc = path_of(p, cur, from);
-    if (!rc) rc = path_of(p, dst, to);
+    char from[BS_SFTP_PATH_BUF], to[BS_SFTP_PATH_BUF];
+    int rc = bs__sftp_path(p, cur, from);
+    if (!rc) rc = bs__sftp_path(p, dst, to);
     if (rc) return rc;
     rc = rename_over(p, from, to, "move", cur);
     if (rc != BS_ERR_NOT_FOUND) return rc;
@@ -967,7 +958,7 @@ static int sftpfs_move(bs_backend *b, const char *cur, const char *dst)
     sftpfs *p = S(b);
     int rc, attempt = 0;
     do {
-        rc = connect_now(p);
+        rc = bs__sftp_connect(p);
         if (!rc) rc = do_move(p, cur, dst);
         if (rc == BS_ERR_NOT_FOUND && attempt > 0) rc = 0; /* the lost try did it */
     } while (retry(p, rc, &attempt));
@@ -1004,8 +995,8 @@ static int cmp_items(const void *a, const void *b)
 
 static int do_list(sftpfs *p, const char *name, sftp_iter *it)
 {
-    char full[PATH_BUF];
-    int rc = path_of(p, name, full);
+    char full[BS_SFTP_PATH_BUF];
+    int rc = bs__sftp_path(p, name, full);
     if (rc) return rc;
     dir_entry *e;
     size_t n;
@@ -1054,7 +1045,7 @@ static int sftpfs_list_begin(bs_backend *b, const char *name, bs_list_iter **out
         if (!it) return bs__error_set(BS_ERR_NOMEM, "list %s", name);
         it->base.next = iter_next;
         it->base.end = iter_end;
-        rc = connect_now(p);
+        rc = bs__sftp_connect(p);
         if (!rc) rc = do_list(p, name, it);
     } while (retry(p, rc, &attempt));
     if (rc) {
@@ -1097,6 +1088,8 @@ static const bs_backend_ops sftpfs_ops = {
     .defrag = NULL, /* generic: load + store */
     .quota = NULL,
     .free = sftpfs_free,
+    .window = bs__sftp_window,
+    .batch = bs__sftp_batch,
 };
 
 int bs__sftp_new(bs_backend **out, const char *url, const bs_backend_config *cfg)

@@ -148,3 +148,95 @@ int bs__sftp_raw_write(sftp_file f, const uint8_t *data, size_t len, size_t chun
     }
     return first_err;
 }
+
+/* ---- the packet layer -------------------------------------------------- */
+
+static void msg_put(bs_sftp_msg *m, const void *p, size_t n)
+{
+    if (m->over || n > sizeof m->buf - m->len) {
+        m->over = true;
+        return;
+    }
+    memcpy(m->buf + m->len, p, n);
+    m->len += n;
+}
+
+void bs__sftp_msg_u32(bs_sftp_msg *m, uint32_t v)
+{
+    uint8_t b[4];
+    put32(b, v);
+    msg_put(m, b, 4);
+}
+
+void bs__sftp_msg_u64(bs_sftp_msg *m, uint64_t v)
+{
+    bs__sftp_msg_u32(m, (uint32_t)(v >> 32));
+    bs__sftp_msg_u32(m, (uint32_t)v);
+}
+
+void bs__sftp_msg_str(bs_sftp_msg *m, const void *s, size_t len)
+{
+    if (len > UINT32_MAX) {
+        m->over = true;
+        return;
+    }
+    bs__sftp_msg_u32(m, (uint32_t)len);
+    msg_put(m, s, len);
+}
+
+int bs__sftp_raw_send(ssh_channel ch, uint8_t type, uint32_t id, const bs_sftp_msg *m,
+                      const void *data, size_t dlen)
+{
+    if (m->over || dlen > (1u << 20)) return BS_SFTP_RAW_LOST;
+    uint8_t hdr[9];
+    put32(hdr, (uint32_t)(1 + 4 + m->len + dlen));
+    hdr[4] = type;
+    put32(hdr + 5, id);
+    if (!send_all(ch, hdr, sizeof hdr) || !send_all(ch, m->buf, m->len))
+        return BS_SFTP_RAW_LOST;
+    if (dlen && !send_all(ch, data, dlen)) return BS_SFTP_RAW_LOST;
+    return 0;
+}
+
+int bs__sftp_raw_recv(ssh_channel ch, bs_sftp_packet *pk, size_t max)
+{
+    uint8_t hdr[9];
+    if (!read_exact(ch, hdr, sizeof hdr)) return BS_SFTP_RAW_LOST;
+    uint32_t len = get32(hdr);
+    if (len < 5 || len - 5 > max) return BS_SFTP_RAW_LOST;
+    pk->type = hdr[4];
+    pk->id = get32(hdr + 5);
+    pk->len = len - 5;
+    if (pk->len > pk->cap) {
+        uint8_t *nb = realloc(pk->body, pk->len);
+        if (!nb) return BS_SFTP_RAW_LOST;
+        pk->body = nb;
+        pk->cap = pk->len;
+    }
+    if (pk->len && !read_exact(ch, pk->body, pk->len)) return BS_SFTP_RAW_LOST;
+    return 0;
+}
+
+bool bs__sftp_get_u32(const bs_sftp_packet *pk, size_t *pos, uint32_t *v)
+{
+    if (pk->len - *pos < 4 || *pos > pk->len) return false;
+    *v = get32(pk->body + *pos);
+    *pos += 4;
+    return true;
+}
+
+bool bs__sftp_get_u64(const bs_sftp_packet *pk, size_t *pos, uint64_t *v)
+{
+    uint32_t hi, lo;
+    if (!bs__sftp_get_u32(pk, pos, &hi) || !bs__sftp_get_u32(pk, pos, &lo)) return false;
+    *v = (uint64_t)hi << 32 | lo;
+    return true;
+}
+
+bool bs__sftp_get_str(const bs_sftp_packet *pk, size_t *pos, const uint8_t **s, uint32_t *len)
+{
+    if (!bs__sftp_get_u32(pk, pos, len) || pk->len - *pos < *len) return false;
+    *s = pk->body + *pos;
+    *pos += *len;
+    return true;
+}

@@ -361,3 +361,229 @@ Test(sftp, server_gone_for_good_is_a_connection_error)
     free(relay_cfg);
     free(path);
 }
+
+/* ---- pipelined batches ------------------------------------------------------ */
+
+#define BN 40
+
+typedef struct got {
+    int rc[BN];
+    uint8_t *data[BN];
+    size_t len[BN];
+    bs_item_info info[BN];
+    char msg[BN][256];
+    size_t count;
+    size_t stop_after; /* 0: never */
+} got;
+
+static int collect(void *ctx, size_t index, bs_op_result *res)
+{
+    got *g = ctx;
+    cr_assert_lt(index, BN);
+    g->rc[index] = res->rc;
+    g->len[index] = res->len;
+    g->info[index] = res->info;
+    if (res->rc) snprintf(g->msg[index], sizeof g->msg[index], "%s", res->message);
+    g->data[index] = res->data; /* taken */
+    res->data = NULL;
+    g->count++;
+    return g->stop_after && g->count >= g->stop_after;
+}
+
+static void got_free(got *g)
+{
+    for (size_t i = 0; i < BN; i++)
+        bs_free(g->data[i]);
+    free(g);
+}
+
+Test(sftp, batch_moves_values_of_every_size_and_reads_back_through_file)
+{
+    char *path = store_path("store");
+    bs_backend *s = sftp_open_new(path);
+    cr_assert_geq(bs_backend_window(s), 16, "sftp should pipeline batches");
+    static const size_t bsizes[] = {0, 1, 100, 65535, 65536, 65537, 200000, 3u << 20};
+    enum { NS = sizeof bsizes / sizeof bsizes[0] };
+    uint8_t *data[NS];
+    char names[NS][64];
+    bs_op ops[BN];
+    for (size_t i = 0; i < NS; i++) {
+        data[i] = malloc(bsizes[i] + 1);
+        bs_test_fill(data[i], bsizes[i], 300 + i);
+        /* half of them in directories that do not exist yet */
+        snprintf(names[i], sizeof names[i], "%s/%02zx%07zu", i % 2 ? "data/new" : "top", i,
+                 bsizes[i]);
+        ops[i] =
+            (bs_op){.kind = BS_OP_STORE, .name = names[i], .data = data[i], .len = bsizes[i]};
+    }
+    got *g = calloc(1, sizeof *g);
+    OK(bs_backend_batch(s, ops, NS, 0, collect, g));
+    cr_assert_eq(g->count, NS);
+    for (size_t i = 0; i < NS; i++)
+        cr_assert_eq(g->rc[i], 0, "store %s: %s", names[i], g->msg[i]);
+    got_free(g);
+
+    /* whole and partial loads, in one batch */
+    static const struct {
+        int64_t off, size;
+    } parts[] = {{0, BS_SIZE_ALL},      {1, 5},  {65530, 100},
+                 {-70000, BS_SIZE_ALL}, {-3, 2}, {(int64_t)(3u << 20) - 10, 100}};
+    enum { NP = sizeof parts / sizeof parts[0] };
+    size_t k = 0, want_start[BN], want_len[BN], src[BN];
+    for (size_t i = 0; i < NS; i++)
+        for (size_t j = 0; j < NP; j++) {
+            int64_t off = parts[j].off, size = parts[j].size;
+            size_t len = bsizes[i];
+            if (off < 0 && (size_t)-off > len) continue; /* tested below */
+            size_t start = off >= 0 ? (size_t)off : len - (size_t)-off;
+            size_t avail = start < len ? len - start : 0;
+            if (k == BN) break;
+            want_start[k] = start;
+            want_len[k] = size == BS_SIZE_ALL || (size_t)size > avail ? avail : (size_t)size;
+            src[k] = i;
+            ops[k++] =
+                (bs_op){.kind = BS_OP_LOAD, .name = names[i], .offset = off, .size = size};
+        }
+    g = calloc(1, sizeof *g);
+    OK(bs_backend_batch(s, ops, k, 0, collect, g));
+    cr_assert_eq(g->count, k);
+    for (size_t i = 0; i < k; i++) {
+        cr_assert_eq(g->rc[i], 0, "load %zu: %s", i, g->msg[i]);
+        cr_assert_eq(g->len[i], want_len[i], "load %s @%lld+%lld: %zu bytes, want %zu",
+                     ops[i].name, (long long)ops[i].offset, (long long)ops[i].size, g->len[i],
+                     want_len[i]);
+        cr_assert(!want_len[i] ||
+                      !memcmp(g->data[i], data[src[i]] + want_start[i], want_len[i]),
+                  "load %zu: wrong bytes", i);
+    }
+    got_free(g);
+    OK(bs_backend_close(s));
+    cr_assert_eq(temp_files_below(path), 0);
+    bs_backend *f = make("file://", path, NULL);
+    OK(bs_backend_open(f));
+    for (size_t i = 0; i < NS; i++)
+        check_load(f, names[i], data[i], bsizes[i]);
+    bs_backend_free(f);
+    for (size_t i = 0; i < NS; i++)
+        free(data[i]);
+    bs_backend_free(s);
+    free(path);
+}
+
+Test(sftp, batch_reports_each_failure_on_its_own)
+{
+    char *path = store_path("store");
+    bs_backend *s = sftp_open_new(path);
+    OK(bs_backend_store(s, "a/file", "12345", 5));
+    OK(bs_backend_mkdir(s, "a/dir/sub"));
+    bs_op ops[] = {
+        {.kind = BS_OP_INFO, .name = "a/file"},                          /* 0 */
+        {.kind = BS_OP_INFO, .name = "a/missing"},                       /* 1 */
+        {.kind = BS_OP_INFO, .name = "a/dir"},                           /* 2 */
+        {.kind = BS_OP_LOAD, .name = "a/missing", .size = BS_SIZE_ALL},  /* 3 */
+        {.kind = BS_OP_LOAD, .name = "a/file", .offset = -6, .size = 1}, /* 4 */
+        {.kind = BS_OP_DELETE, .name = "a/missing"},                     /* 5 */
+        {.kind = BS_OP_DELETE, .name = "a/dir"},                         /* 6 */
+        {.kind = BS_OP_MOVE, .name = "a/missing", .dst = "b/x"},         /* 7 */
+        {.kind = BS_OP_STORE, .name = "a/dir", .data = "x", .len = 1},   /* 8 */
+        {.kind = BS_OP_MOVE, .name = "a/file", .dst = "new/dir/file"},   /* 9 */
+        {.kind = BS_OP_LOAD, .name = "a/dir/sub", .size = BS_SIZE_ALL},  /* 10 */
+    };
+    static const int want[] = {0,
+                               0,
+                               0,
+                               BS_ERR_NOT_FOUND,
+                               BS_ERR_READ_RANGE,
+                               BS_ERR_NOT_FOUND,
+                               BS_ERR_IO,
+                               BS_ERR_NOT_FOUND,
+                               BS_ERR_IO,
+                               0,
+                               BS_ERR_IO};
+    enum { NO = sizeof ops / sizeof ops[0] };
+    got *g = calloc(1, sizeof *g);
+    OK(bs_backend_batch(s, ops, NO, 0, collect, g));
+    cr_assert_eq(g->count, NO);
+    for (size_t i = 0; i < NO; i++) {
+        cr_assert_eq(g->rc[i], want[i], "op %zu: %d (%s), want %d", i, g->rc[i], g->msg[i],
+                     want[i]);
+        if (g->rc[i]) cr_assert_null(strstr(g->msg[i], scratch), "%s", g->msg[i]);
+    }
+    cr_assert(g->info[0].exists && !g->info[0].directory && g->info[0].size == 5);
+    cr_assert_str_eq(g->info[0].name, "file");
+    cr_assert_not(g->info[1].exists);
+    cr_assert(g->info[2].exists && g->info[2].directory);
+    got_free(g);
+    check_load(s, "new/dir/file", (const uint8_t *)"12345", 5);
+    cr_assert_eq(temp_files_below(path), 0, "a failed store left its temp file");
+    bs_backend_free(s);
+    free(path);
+}
+
+Test(sftp, batch_stopped_by_its_callback)
+{
+    char *path = store_path("store");
+    bs_backend *s = sftp_open_new(path);
+    bs_op ops[BN];
+    char names[BN][16];
+    for (size_t i = 0; i < BN; i++) {
+        snprintf(names[i], sizeof names[i], "s/%02zu", i);
+        ops[i] = (bs_op){.kind = BS_OP_STORE, .name = names[i], .data = "v", .len = 1};
+    }
+    got *g = calloc(1, sizeof *g);
+    g->stop_after = 5;
+    EXPECT(BS_ERR_INVALID, bs_backend_batch(s, ops, BN, 8, collect, g));
+    cr_assert_eq(g->count, 5, "callbacks after the stop: %zu", g->count);
+    got_free(g);
+    /* the connection is still in order */
+    OK(bs_backend_store(s, "after", "ok", 2));
+    check_load(s, "after", (const uint8_t *)"ok", 2);
+    bs_backend_free(s);
+    free(path);
+}
+
+Test(sftp, connection_cut_in_the_middle_of_a_batch)
+{
+    char *path = store_path("store");
+    bs_backend *b = via_relay(path, true);
+    enum { NB = BN };
+    static uint8_t values[NB][100000];
+    char names[NB][16];
+    bs_op ops[NB];
+    for (size_t i = 0; i < NB; i++) {
+        bs_test_fill(values[i], sizeof values[i], 700 + i);
+        snprintf(names[i], sizeof names[i], "v/%02zu", i);
+        ops[i] = (bs_op){
+            .kind = BS_OP_STORE, .name = names[i], .data = values[i], .len = sizeof values[i]};
+    }
+    OK(bs_backend_store(b, "d/gone", "1", 1));
+    bs_relay_cut_after(&relay, 1u << 20);
+    got *g = calloc(1, sizeof *g);
+    OK(bs_backend_batch(b, ops, NB, 0, collect, g));
+    cr_assert_eq(g->count, NB);
+    for (size_t i = 0; i < NB; i++)
+        cr_assert_eq(g->rc[i], 0, "store %zu: %s", i, g->msg[i]);
+    got_free(g);
+    cr_assert_geq(bs_relay_accepted(&relay), 2, "the connection was not cut");
+    for (size_t i = 0; i < NB; i++) {
+        ops[i] = (bs_op){.kind = BS_OP_LOAD, .name = names[i], .size = BS_SIZE_ALL};
+    }
+    bs_relay_cut_after(&relay, 2u << 20);
+    g = calloc(1, sizeof *g);
+    OK(bs_backend_batch(b, ops, NB, 0, collect, g));
+    for (size_t i = 0; i < NB; i++) {
+        cr_assert_eq(g->rc[i], 0, "load %zu: %s", i, g->msg[i]);
+        cr_assert_eq(g->len[i], sizeof values[i]);
+        cr_assert(!memcmp(g->data[i], values[i], sizeof values[i]), "load %zu differs", i);
+    }
+    got_free(g);
+    cr_assert_geq(bs_relay_accepted(&relay), 3);
+    /* a delete cut off after it was done is not reported as missing */
+    bs_op del = {.kind = BS_OP_DELETE, .name = "d/gone"};
+    g = calloc(1, sizeof *g);
+    OK(bs_backend_batch(b, &del, 1, 0, collect, g));
+    cr_assert_eq(g->rc[0], 0, "%s", g->msg[0]);
+    got_free(g);
+    relay_done(b);
+    free(path);
+}
