@@ -26,6 +26,7 @@ static const int64_t min_version[3] = {1, 57, 0};
 #define TRIES 3            /* loads and stores: 500s are tried again, like borgstore */
 #define RESTARTS 1         /* a dead rclone is started again once per call */
 #define LOW_SPEED_TIME 600 /* seconds without a byte before a request fails */
+#define BATCH_WINDOW 16    /* requests at once in a batch (rcd serves them concurrently) */
 
 typedef struct rclonefs {
     bs_backend base;
@@ -39,6 +40,8 @@ typedef struct rclonefs {
     bool ever_ran;    /* a restart may be tried */
     bool server_move; /* the remote renames server-side: temp + move */
     CURL *curl;
+    CURLM *multi; /* batches: concurrent requests on the pool's handles */
+    CURL *pool[BATCH_WINDOW];
     char base_url[64];  /* http://127.0.0.1:PORT/ */
     char *user, *pass;  /* random, in sodium_malloc memory */
     char err_text[512]; /* rclone's "error" of the last failed call, path-free */
@@ -150,6 +153,7 @@ typedef struct sink {
     size_t limit;
     bs_hash_ctx *hash; /* hash instead of keeping the bytes */
     bool over;         /* more than limit arrived */
+    long status;       /* HTTP status, as soon as the headers arrive */
     char content_range[128];
 } sink;
 
@@ -157,7 +161,7 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     sink *s = ud;
     size_t n = size * nmemb;
-    if (s->hash && s->r->status / 100 == 2) { /* error bodies are kept, not hashed */
+    if (s->hash && s->status / 100 == 2) { /* error bodies are kept, not hashed */
         bs__hash_update(s->hash, ptr, n);
         return n;
     }
@@ -178,7 +182,7 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
         long st = 0;
         const char *sp = memchr(buf, ' ', n);
         if (sp) st = strtol(sp + 1, NULL, 10);
-        s->r->status = st;
+        s->status = st;
         s->content_range[0] = '\0';
     } else if (n > sizeof cr - 1 && !strncasecmp(buf, cr, sizeof cr - 1)) {
         size_t v = sizeof cr - 1;
@@ -220,25 +224,25 @@ typedef struct request {
     const char *range; /* "bytes=..." or NULL */
 } request;
 
-/* Performs q; r->status is the HTTP status. 0 when the server answered
- * (whatever the status), BS_ERR_CONNECTION when it could not be reached. */
-static int perform(rclonefs *r, const request *q, sink *s, const char *what, const char *name)
+/* Sets c up for q (after a reset). *hdrs is freed by the caller after the
+ * transfer. 0 or BS_ERR_INVALID / NOMEM. */
+static int prepare(rclonefs *r, CURL *c, const request *q, sink *s, struct curl_slist **hdrs,
+                   const char *what, const char *name)
 {
-    CURL *c = r->curl;
     char url[8192];
     int n = snprintf(url, sizeof url, "%s%s", r->base_url, q->path);
     if (n < 0 || (size_t)n >= sizeof url)
         return bs__error_set(BS_ERR_INVALID, "rclone: %s %s: request too long", what, name);
     curl_easy_reset(c);
-    struct curl_slist *hdrs = NULL;
+    struct curl_slist *h = NULL, *h2;
     char range[96];
-    if (q->json) hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    if (q->json && (h2 = curl_slist_append(h, "Content-Type: application/json"))) h = h2;
     if (q->range) {
         snprintf(range, sizeof range, "Range: %s", q->range);
-        struct curl_slist *h2 = curl_slist_append(hdrs, range);
-        if (h2) hdrs = h2;
+        if ((h2 = curl_slist_append(h, range))) h = h2;
     }
-    hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
+    if ((h2 = curl_slist_append(h, "Expect:"))) h = h2; /* no 100-continue round trip */
+    *hdrs = h;
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
@@ -249,7 +253,7 @@ static int perform(rclonefs *r, const request *q, sink *s, const char *what, con
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)LOW_SPEED_TIME);
     curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
@@ -260,12 +264,19 @@ static int perform(rclonefs *r, const request *q, sink *s, const char *what, con
     if (q->mime) {
         curl_easy_setopt(c, CURLOPT_MIMEPOST, q->mime);
     } else if (q->json) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->json);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(q->json));
+        curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, q->json);
     }
-    r->status = 0;
-    CURLcode cc = curl_easy_perform(c);
-    curl_slist_free_all(hdrs);
+    s->status = 0;
+    return 0;
+}
+
+/* After a transfer that ended with cc: 0 when the server answered (the
+ * HTTP status, whatever it is, in r->status and s->status),
+ * BS_ERR_CONNECTION when it could not be reached. */
+static int conclude(rclonefs *r, CURL *c, CURLcode cc, sink *s, const char *what,
+                    const char *name)
+{
     bs__rclone_drain(&r->proc);
     if (cc == CURLE_WRITE_ERROR && s->over)
         return bs__error_set(BS_ERR_PROTOCOL, "rclone: %s %s: reply larger than %zu bytes",
@@ -274,12 +285,25 @@ static int perform(rclonefs *r, const request *q, sink *s, const char *what, con
         return bs__error_set(BS_ERR_NOMEM, "rclone: %s %s", what, name);
     /* rclone 1.60 declares the length of the range it could not serve on
      * its short error page: an error status with a short body is an answer */
-    if (cc == CURLE_PARTIAL_FILE && r->status >= 400) cc = CURLE_OK;
+    if (cc == CURLE_PARTIAL_FILE && s->status >= 400) cc = CURLE_OK;
     if (cc != CURLE_OK) return lost(r, what, name, curl_easy_strerror(cc));
     long code = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    r->status = code;
+    r->status = s->status = code;
     return 0;
+}
+
+/* Performs q; r->status is the HTTP status. 0 when the server answered
+ * (whatever the status), BS_ERR_CONNECTION when it could not be reached. */
+static int perform(rclonefs *r, const request *q, sink *s, const char *what, const char *name)
+{
+    struct curl_slist *hdrs = NULL;
+    r->status = 0;
+    int rc = prepare(r, r->curl, q, s, &hdrs, what, name);
+    if (rc) return rc;
+    CURLcode cc = curl_easy_perform(r->curl);
+    curl_slist_free_all(hdrs);
+    return conclude(r, r->curl, cc, s, what, name);
 }
 
 /* The error of a non-2xx answer: rclone's "error" text (path-free) kept in
@@ -321,6 +345,19 @@ static int http_error(rclonefs *r, const sink *s, const char *what, const char *
                          r->err_text[0] ? r->err_text : "failed", st);
 }
 
+/* The reply in s to a call: on 200 parsed into *out (when out is
+ * non-NULL); other answers give their code with r->err_text set. */
+static int reply_json(rclonefs *r, sink *s, bs_json **out, const char *method, const char *what,
+                      const char *name)
+{
+    if (out) *out = NULL;
+    r->status = s->status;
+    if (s->status != 200) return http_error(r, s, what, name);
+    if (!out) return 0;
+    return bs__json_parse(out, s->buf.data ? (const char *)s->buf.data : "", s->buf.len,
+                          method);
+}
+
 /* POSTs an operations/... call with body; on 200 parses the reply into
  * *out (when out is non-NULL). Other answers: their code, r->status and
  * r->err_text set. */
@@ -331,9 +368,7 @@ static int call(rclonefs *r, const char *method, const char *body, bs_json **out
     sink s = {.r = r, .limit = JSON_MAX};
     request q = {.path = method, .json = body};
     int rc = perform(r, &q, &s, what, name);
-    if (!rc && r->status != 200) rc = http_error(r, &s, what, name);
-    if (!rc && out)
-        rc = bs__json_parse(out, s.buf.data ? (const char *)s.buf.data : "", s.buf.len, method);
+    if (!rc) rc = reply_json(r, &s, out, method, what, name);
     bs__buf_free(&s.buf);
     return rc;
 }
@@ -466,14 +501,14 @@ static bool restart(rclonefs *r, int rc, int *attempt)
 
 /* ---- create / destroy / open / close -------------------------------------- */
 
-/* stat of name: *exists, *dir, *size. A missing parent is "missing". */
-static int stat_item(rclonefs *r, const char *name, bool *exists, bool *dir, uint64_t *size)
+/* What a stat call gave (rc, and the reply when rc is 0): *exists, *dir,
+ * *size. Missing, a missing parent and a parent that is a file all mean
+ * "does not exist". Takes doc. */
+static int stat_result(rclonefs *r, int rc, bs_json *doc, bool *exists, bool *dir,
+                       uint64_t *size)
 {
-    bs_json *doc;
     *exists = *dir = false;
     *size = 0;
-    int rc = call_fs(r, "operations/stat", name,
-                     ",\"opt\":{\"noModTime\":true,\"noMimeType\":true}", &doc, "info");
     if (rc == BS_ERR_NOT_FOUND || (rc == BS_ERR_IO && err_has(r, "not a directory"))) {
         bs__error_clear();
         return 0;
@@ -489,6 +524,16 @@ static int stat_item(rclonefs *r, const char *name, bool *exists, bool *dir, uin
     }
     bs__json_free(doc);
     return 0;
+}
+
+#define STAT_OPT ",\"opt\":{\"noModTime\":true,\"noMimeType\":true}"
+
+/* stat of name: *exists, *dir, *size. */
+static int stat_item(rclonefs *r, const char *name, bool *exists, bool *dir, uint64_t *size)
+{
+    bs_json *doc = NULL;
+    int rc = call_fs(r, "operations/stat", name, STAT_OPT, &doc, "info");
+    return stat_result(r, rc, doc, exists, dir, size);
 }
 
 static int do_create(rclonefs *r)
@@ -649,60 +694,53 @@ static bool range_total(const char *cr, uint64_t *total)
     return true;
 }
 
-static int do_load(rclonefs *r, const char *name, int64_t offset, int64_t size, uint8_t **out,
-                   size_t *out_len)
+/* The Range header value of a load ("" for the whole value). */
+static int load_range(const char *name, int64_t offset, int64_t size, char range[80])
 {
-    char range[80] = "";
+    range[0] = '\0';
     if (offset >= 0) {
         if (size == 0)
-            snprintf(range, sizeof range, "bytes=%lld-%lld", (long long)offset,
-                     (long long)offset);
+            snprintf(range, 80, "bytes=%lld-%lld", (long long)offset, (long long)offset);
         else if (size != BS_SIZE_ALL && size - 1 <= INT64_MAX - offset)
-            snprintf(range, sizeof range, "bytes=%lld-%lld", (long long)offset,
+            snprintf(range, 80, "bytes=%lld-%lld", (long long)offset,
                      (long long)(offset + size - 1));
         else if (offset > 0)
-            snprintf(range, sizeof range, "bytes=%lld-", (long long)offset);
-    } else {
-        if (offset == INT64_MIN) return bs__error_set(BS_ERR_READ_RANGE, "load %s", name);
-        snprintf(range, sizeof range, "bytes=-%lld", (long long)-offset); /* the last N bytes */
+            snprintf(range, 80, "bytes=%lld-", (long long)offset);
+        return 0;
     }
-    char *path = get_path(r, name);
-    if (!path) return bs__error_set(BS_ERR_NOMEM, "load %s", name);
-    sink s = {.r = r, .limit = SIZE_MAX};
-    request q = {.path = path, .range = range[0] ? range : NULL};
+    if (offset == INT64_MIN) return bs__error_set(BS_ERR_READ_RANGE, "load %s", name);
+    snprintf(range, 80, "bytes=-%lld", (long long)-offset); /* the last N bytes */
+    return 0;
+}
+
+/* The value from a GET's answer in s (status in s->status); takes s->buf. */
+static int load_result(rclonefs *r, sink *s, const char *name, int64_t offset, int64_t size,
+                       bool ranged, uint8_t **out, size_t *out_len)
+{
     int rc = 0;
-    for (int t = 0; t < TRIES; t++) { /* a 500 may be passing trouble of the remote */
-        bs__buf_free(&s.buf);
-        if ((rc = perform(r, &q, &s, "load", name)) || r->status != 500) break;
-        rc = http_error(r, &s, "load", name);
-        if (err_has(r, "is a directory")) {
-            rc = bs__error_set(BS_ERR_IO, "load %s: is a directory", name);
-            break;
-        }
-    }
-    free(path);
-    if (rc) {
-        bs__buf_free(&s.buf);
-        return rc;
-    }
+    long st = r->status = s->status;
     uint64_t total = 0;
-    bool have_total = range_total(s.content_range, &total);
-    if (!rc && r->status == 404 && offset < 0 && s.content_range[0]) {
+    bool have_total = range_total(s->content_range, &total);
+    if (st == 500) {
+        rc = http_error(r, s, "load", name);
+        if (err_has(r, "is a directory"))
+            rc = bs__error_set(BS_ERR_IO, "load %s: is a directory", name);
+    } else if (st == 404 && offset < 0 && s->content_range[0]) {
         /* rclone 1.60 answers a suffix range longer than the file with 404
          * and a Content-Range: that is a read before the start */
         rc = bs__error_set(BS_ERR_READ_RANGE, "load %s: offset %lld is before the start", name,
                            (long long)offset);
-    } else if (!rc && r->status == 416) {
-        bs__buf_free(&s.buf); /* offset at or past the end: nothing */
-    } else if (!rc && r->status != 200 && r->status != 206) {
-        rc = http_error(r, &s, "load", name);
-    } else if (!rc && offset < 0 && have_total && (uint64_t)-offset > total) {
+    } else if (st == 416) {
+        bs__buf_free(&s->buf); /* offset at or past the end: nothing */
+    } else if (st != 200 && st != 206) {
+        rc = http_error(r, s, "load", name);
+    } else if (offset < 0 && have_total && (uint64_t)-offset > total) {
         /* a server that serves an over-long suffix range as the whole file */
         rc = bs__error_set(BS_ERR_READ_RANGE, "load %s: offset %lld is before the start", name,
                            (long long)offset);
-    } else if (!rc && r->status == 200 && range[0]) {
+    } else if (st == 200 && ranged) {
         /* the whole value despite the Range: cut it here */
-        uint64_t len = s.buf.len, start = offset >= 0 ? (uint64_t)offset : 0;
+        uint64_t len = s->buf.len, start = offset >= 0 ? (uint64_t)offset : 0;
         if (offset < 0) {
             if ((uint64_t)-offset > len)
                 rc =
@@ -713,19 +751,42 @@ static int do_load(rclonefs *r, const char *name, int64_t offset, int64_t size, 
         }
         if (!rc) {
             uint64_t avail = start < len ? len - start : 0;
-            if (start && avail) memmove(s.buf.data, s.buf.data + start, (size_t)avail);
-            s.buf.len = (size_t)avail;
+            if (start && avail) memmove(s->buf.data, s->buf.data + start, (size_t)avail);
+            s->buf.len = (size_t)avail;
         }
     }
-    if (!rc && size == 0) s.buf.len = 0; /* the probe byte is not wanted */
-    if (!rc && size != BS_SIZE_ALL && s.buf.len > (uint64_t)size) s.buf.len = (size_t)size;
+    if (!rc && size == 0) s->buf.len = 0; /* the probe byte is not wanted */
+    if (!rc && size != BS_SIZE_ALL && s->buf.len > (uint64_t)size) s->buf.len = (size_t)size;
     if (rc) {
+        bs__buf_free(&s->buf);
+        return rc;
+    }
+    *out = bs__buf_steal(&s->buf, out_len);
+    if (!*out) return bs__error_set(BS_ERR_NOMEM, "load %s", name);
+    return 0;
+}
+
+static int do_load(rclonefs *r, const char *name, int64_t offset, int64_t size, uint8_t **out,
+                   size_t *out_len)
+{
+    char range[80];
+    int rc = load_range(name, offset, size, range);
+    if (rc) return rc;
+    char *path = get_path(r, name);
+    if (!path) return bs__error_set(BS_ERR_NOMEM, "load %s", name);
+    sink s = {.r = r, .limit = SIZE_MAX};
+    request q = {.path = path, .range = range[0] ? range : NULL};
+    for (int t = 0; t < TRIES; t++) { /* a 500 may be passing trouble of the remote */
+        bs__buf_free(&s.buf);
+        if ((rc = perform(r, &q, &s, "load", name)) || s.status != 500) break;
+        if ((rc = http_error(r, &s, "load", name)) && err_has(r, "is a directory")) break;
+    }
+    free(path);
+    if (rc && s.status != 500) {
         bs__buf_free(&s.buf);
         return rc;
     }
-    *out = bs__buf_steal(&s.buf, out_len);
-    if (!*out) return bs__error_set(BS_ERR_NOMEM, "load %s", name);
-    return 0;
+    return load_result(r, &s, name, offset, size, range[0] != '\0', out, out_len);
 }
 
 static int rclone_load(bs_backend *b, const char *name, int64_t offset, int64_t size,
@@ -798,35 +859,50 @@ static int on_seek(void *ud, curl_off_t off, int origin)
     return CURL_SEEKFUNC_OK;
 }
 
+/* The path of an operations/uploadfile into dir; malloc'd or NULL. */
+static char *upload_path(rclonefs *r, const char *dir)
+{
+    char *qdir = pct(dir, false), *path = NULL;
+    if (qdir && asprintf(&path, "operations/uploadfile?fs=%s&remote=%s", r->fs_query, qdir) < 0)
+        path = NULL;
+    free(qdir);
+    return path;
+}
+
+/* The multipart body of an upload of src as leaf, for handle h. */
+static curl_mime *upload_mime(CURL *h, const char *leaf, upload_src *src)
+{
+    curl_mime *mime = curl_mime_init(h);
+    curl_mimepart *part = mime ? curl_mime_addpart(mime) : NULL;
+    if (!part || curl_mime_name(part, "file0") != CURLE_OK ||
+        curl_mime_filename(part, leaf) != CURLE_OK ||
+        curl_mime_type(part, "application/octet-stream") != CURLE_OK ||
+        curl_mime_data_cb(part, (curl_off_t)src->len, on_read, on_seek, NULL, src) !=
+            CURLE_OK) {
+        curl_mime_free(mime);
+        return NULL;
+    }
+    return mime;
+}
+
 /* operations/uploadfile of data as dir/leaf. */
 static int upload(rclonefs *r, const char *dir, const char *leaf, const uint8_t *data,
                   size_t len, const char *name)
 {
-    char *qdir = pct(dir, false), *path = NULL;
-    if (!qdir ||
-        asprintf(&path, "operations/uploadfile?fs=%s&remote=%s", r->fs_query, qdir) < 0) {
-        free(qdir);
-        return bs__error_set(BS_ERR_NOMEM, "store %s", name);
-    }
-    free(qdir);
+    char *path = upload_path(r, dir);
+    if (!path) return bs__error_set(BS_ERR_NOMEM, "store %s", name);
     int rc = 0;
     for (int t = 0; t < TRIES; t++) {
         upload_src src = {.data = data, .len = len};
-        curl_mime *mime = curl_mime_init(r->curl);
-        curl_mimepart *part = mime ? curl_mime_addpart(mime) : NULL;
-        if (!part || curl_mime_name(part, "file0") != CURLE_OK ||
-            curl_mime_filename(part, leaf) != CURLE_OK ||
-            curl_mime_type(part, "application/octet-stream") != CURLE_OK ||
-            curl_mime_data_cb(part, (curl_off_t)len, on_read, on_seek, NULL, &src) !=
-                CURLE_OK) {
-            curl_mime_free(mime);
+        curl_mime *mime = upload_mime(r->curl, leaf, &src);
+        if (!mime) {
             rc = bs__error_set(BS_ERR_NOMEM, "store %s", name);
             break;
         }
         sink s = {.r = r, .limit = JSON_MAX};
         request q = {.path = path, .mime = mime};
         rc = perform(r, &q, &s, "store", name);
-        if (!rc && r->status != 200) rc = http_error(r, &s, "store", name);
+        if (!rc) rc = reply_json(r, &s, NULL, "uploadfile", "store", name);
         curl_mime_free(mime);
         bs__buf_free(&s.buf);
         if (rc != BS_ERR_IO || r->status != 500) break;
@@ -835,22 +911,50 @@ static int upload(rclonefs *r, const char *dir, const char *leaf, const uint8_t 
     return rc;
 }
 
-static int movefile(rclonefs *r, const char *from, const char *to, const char *what,
-                    const char *name)
+/* The body of an operations/movefile; malloc'd or NULL. */
+static char *movefile_body(rclonefs *r, const char *from, const char *to)
 {
     char *qf = json_quote(from), *qt = json_quote(to), *body = NULL;
-    if (!qf || !qt ||
+    if (qf && qt &&
         asprintf(&body, "{\"srcFs\":%s,\"srcRemote\":%s,\"dstFs\":%s,\"dstRemote\":%s}",
                  r->fs_json, qf, r->fs_json, qt) < 0)
         body = NULL;
     free(qf);
     free(qt);
+    return body;
+}
+
+/* The code of a movefile that answered rc. */
+static int movefile_result(rclonefs *r, int rc, const char *what, const char *name)
+{
+    if (rc == BS_ERR_IO && err_has(r, "is a directory"))
+        return bs__error_set(BS_ERR_IO, "%s %s: the target is a directory", what, name);
+    return rc;
+}
+
+static int movefile(rclonefs *r, const char *from, const char *to, const char *what,
+                    const char *name)
+{
+    char *body = movefile_body(r, from, to);
     if (!body) return bs__error_set(BS_ERR_NOMEM, "%s %s", what, name);
     int rc = call(r, "operations/movefile", body, NULL, what, name);
     free(body);
-    if (rc == BS_ERR_IO && err_has(r, "is a directory"))
-        rc = bs__error_set(BS_ERR_IO, "%s %s: the target is a directory", what, name);
-    return rc;
+    return movefile_result(r, rc, what, name);
+}
+
+/* The temp name of a store of name: "<parent>/<leaf>.<16 hex>.tmp" in
+ * tmpname, its last part in tmp. */
+static void temp_names(const char *name, char tmp[BS_NAME_BUF + 32],
+                       char tmpname[2 * BS_NAME_BUF + 32])
+{
+    char parent[BS_NAME_BUF];
+    const char *leaf = split(name, parent);
+    uint8_t rnd[8];
+    char hex[17];
+    randombytes_buf(rnd, sizeof rnd);
+    bs__hex(hex, rnd, sizeof rnd);
+    snprintf(tmp, BS_NAME_BUF + 32, "%s.%s" BS_TMP_SUFFIX, leaf, hex);
+    snprintf(tmpname, 2 * BS_NAME_BUF + 32, "%s%s%s", parent, *parent ? "/" : "", tmp);
 }
 
 /* Where the remote renames on the server (local disks, sftp, ...), the
@@ -863,12 +967,8 @@ static int do_store(rclonefs *r, const char *name, const uint8_t *data, size_t l
     char parent[BS_NAME_BUF];
     const char *leaf = split(name, parent);
     if (!r->server_move) return upload(r, parent, leaf, data, len, name);
-    uint8_t rnd[8];
-    char hex[17], tmp[BS_NAME_BUF + 32], tmpname[2 * BS_NAME_BUF + 32];
-    randombytes_buf(rnd, sizeof rnd);
-    bs__hex(hex, rnd, sizeof rnd);
-    snprintf(tmp, sizeof tmp, "%s.%s" BS_TMP_SUFFIX, leaf, hex);
-    snprintf(tmpname, sizeof tmpname, "%s%s%s", parent, *parent ? "/" : "", tmp);
+    char tmp[BS_NAME_BUF + 32], tmpname[2 * BS_NAME_BUF + 32];
+    temp_names(name, tmp, tmpname);
     int rc = upload(r, parent, tmp, data, len, name);
     if (!rc) rc = movefile(r, tmpname, name, "store", name);
     if (rc && rc != BS_ERR_CONNECTION) {
@@ -882,6 +982,14 @@ static int do_store(rclonefs *r, const char *name, const uint8_t *data, size_t l
     return rc;
 }
 
+/* The code of a deletefile that answered rc. */
+static int delete_result(rclonefs *r, int rc, const char *name)
+{
+    if (rc == BS_ERR_IO && err_has(r, "is a directory"))
+        return bs__error_set(BS_ERR_IO, "delete %s: is a directory", name);
+    return rc;
+}
+
 static int rclone_store(bs_backend *b, const char *name, const void *data, size_t len)
 {
     rclonefs *r = R(b);
@@ -892,10 +1000,8 @@ static int rclone_store(bs_backend *b, const char *name, const void *data, size_
 
 static int do_delete(rclonefs *r, const char *name)
 {
-    int rc = call_fs(r, "operations/deletefile", name, NULL, NULL, "delete");
-    if (rc == BS_ERR_IO && err_has(r, "is a directory"))
-        return bs__error_set(BS_ERR_IO, "delete %s: is a directory", name);
-    return rc;
+    return delete_result(r, call_fs(r, "operations/deletefile", name, NULL, NULL, "delete"),
+                         name);
 }
 
 static int rclone_delete(bs_backend *b, const char *name)
@@ -1008,11 +1114,350 @@ static int rclone_list_begin(bs_backend *b, const char *name, bs_list_iter **out
 
 /* ---- free / constructor ------------------------------------------------------------ */
 
+/* ---- batches: requests at once ----------------------------------------------- */
+
+typedef struct rop {
+    const bs_op *op;
+    size_t index;
+    int step; /* 0: the request; STORE: 1 the move into place, 2 the cleanup */
+    CURL *h;
+    sink s;
+    struct curl_slist *hdrs;
+    curl_mime *mime;
+    upload_src src;
+    char *path, *body;
+    char range[80];
+    char tmp[BS_NAME_BUF + 32], tmpname[2 * BS_NAME_BUF + 32];
+    int rc; /* STORE: the error kept while the temp file is removed */
+    char *msg;
+    bool slow, cut;
+} rop;
+
+typedef struct rbatch {
+    rclonefs *r;
+    bs_op_cb cb;
+    void *ctx;
+    bool stopped;
+    CURL *free_h[BATCH_WINDOW];
+    size_t n_free, active;
+} rbatch;
+
+static void rop_release(rop *o)
+{
+    curl_slist_free_all(o->hdrs);
+    o->hdrs = NULL;
+    curl_mime_free(o->mime);
+    o->mime = NULL;
+    free(o->path);
+    free(o->body);
+    o->path = o->body = NULL;
+    bs__buf_free(&o->s.buf);
+}
+
+static const char *op_verb(const bs_op *op)
+{
+    switch (op->kind) {
+    case BS_OP_INFO: return "info";
+    case BS_OP_LOAD: return "load";
+    case BS_OP_STORE: return "store";
+    case BS_OP_DELETE: return "delete";
+    case BS_OP_MOVE: return "move";
+    }
+    return "call";
+}
+
+/* Starts q for o on o's handle. 0, or an error for o alone. */
+static int rop_send(rbatch *B, rop *o, const request *q)
+{
+    curl_slist_free_all(o->hdrs);
+    o->hdrs = NULL;
+    bs__buf_free(&o->s.buf);
+    o->s = (sink){.r = B->r, .limit = o->op->kind == BS_OP_LOAD ? SIZE_MAX : JSON_MAX};
+    int rc = prepare(B->r, o->h, q, &o->s, &o->hdrs, op_verb(o->op), o->op->name);
+    if (rc) return rc;
+    curl_easy_setopt(o->h, CURLOPT_PRIVATE, o);
+    if (curl_multi_add_handle(B->r->multi, o->h) != CURLM_OK)
+        return bs__error_set(BS_ERR_NOMEM, "rclone: %s %s", op_verb(o->op), o->op->name);
+    return 0;
+}
+
+/* The fs/remote call method for o; 0 or an error for o alone. */
+static int rop_call(rbatch *B, rop *o, const char *method, const char *name, const char *extra)
+{
+    free(o->path);
+    free(o->body);
+    o->path = strdup(method);
+    o->body = body_fs_remote(B->r, name, extra);
+    if (!o->path || !o->body) return bs__error_set(BS_ERR_NOMEM, "rclone: %s", o->op->name);
+    request q = {.path = o->path, .json = o->body};
+    return rop_send(B, o, &q);
+}
+
+static int rop_start(rbatch *B, rop *o)
+{
+    rclonefs *r = B->r;
+    const bs_op *op = o->op;
+    int rc;
+    switch (op->kind) {
+    case BS_OP_INFO: return rop_call(B, o, "operations/stat", op->name, STAT_OPT);
+    case BS_OP_DELETE: return rop_call(B, o, "operations/deletefile", op->name, NULL);
+    case BS_OP_MOVE: {
+        o->path = strdup("operations/movefile");
+        o->body = movefile_body(r, op->name, op->dst);
+        if (!o->path || !o->body) return bs__error_set(BS_ERR_NOMEM, "move %s", op->name);
+        request q = {.path = o->path, .json = o->body};
+        return rop_send(B, o, &q);
+    }
+    case BS_OP_LOAD: {
+        if ((rc = load_range(op->name, op->offset, op->size, o->range))) return rc;
+        if (!(o->path = get_path(r, op->name)))
+            return bs__error_set(BS_ERR_NOMEM, "load %s", op->name);
+        request q = {.path = o->path, .range = o->range[0] ? o->range : NULL};
+        return rop_send(B, o, &q);
+    }
+    case BS_OP_STORE: {
+        char parent[BS_NAME_BUF];
+        const char *leaf = split(op->name, parent);
+        if (r->server_move) {
+            temp_names(op->name, o->tmp, o->tmpname);
+            leaf = o->tmp;
+        }
+        o->src =
+            (upload_src){.data = op->data ? op->data : (const uint8_t *)"", .len = op->len};
+        if (!(o->path = upload_path(r, parent)) ||
+            !(o->mime = upload_mime(o->h, leaf, &o->src)))
+            return bs__error_set(BS_ERR_NOMEM, "store %s", op->name);
+        request q = {.path = o->path, .mime = o->mime};
+        return rop_send(B, o, &q);
+    }
+    }
+    return bs__error_set(BS_ERR_INVALID, "unknown operation");
+}
+
+/* Reports o's result (unless the batch was stopped). */
+static void rop_report(rbatch *B, rop *o, int rc, bs_item_info *info, uint8_t *data, size_t len)
+{
+    if (B->stopped) {
+        free(data);
+        return;
+    }
+    bs_op_result res = {
+        .rc = rc, .message = rc ? bs_error_message() : NULL, .data = data, .len = len};
+    if (info) res.info = *info;
+    if (B->cb(B->ctx, o->index, &res)) B->stopped = true;
+    free(res.data);
+}
+
+/* A transfer of o ended with cc. true when o is finished (reported or left
+ * for the slow way); false when it goes on with another request. */
+static bool rop_done(rbatch *B, rop *o, CURLcode cc)
+{
+    rclonefs *r = B->r;
+    const bs_op *op = o->op;
+    curl_multi_remove_handle(r->multi, o->h);
+    int rc = conclude(r, o->h, cc, &o->s, op_verb(op), op->name);
+    if (rc == BS_ERR_CONNECTION || (o->s.status == 500 && o->step == 0 &&
+                                    (op->kind == BS_OP_LOAD || op->kind == BS_OP_STORE))) {
+        /* rclone gone, or a 500 worth trying again: the slow way does both */
+        o->slow = true;
+        o->cut = rc == BS_ERR_CONNECTION;
+        return true;
+    }
+    if (rc) {
+        rop_report(B, o, rc, NULL, NULL, 0);
+        return true;
+    }
+    switch (op->kind) {
+    case BS_OP_INFO: {
+        bs_json *doc = NULL;
+        bs_item_info info = {0};
+        bool exists, dir;
+        uint64_t size;
+        rc = reply_json(r, &o->s, &doc, "operations/stat", "info", op->name);
+        rc = stat_result(r, rc, doc, &exists, &dir, &size);
+        if (!rc) {
+            const char *slash = strrchr(op->name, '/');
+            snprintf(info.name, sizeof info.name, "%s", slash ? slash + 1 : op->name);
+            info.exists = exists;
+            info.directory = dir;
+            info.size = dir ? 0 : size;
+        }
+        rop_report(B, o, rc, &info, NULL, 0);
+        return true;
+    }
+    case BS_OP_LOAD: {
+        uint8_t *data = NULL;
+        size_t len = 0;
+        rc = load_result(r, &o->s, op->name, op->offset, op->size, o->range[0] != '\0', &data,
+                         &len);
+        rop_report(B, o, rc, NULL, data, len);
+        return true;
+    }
+    case BS_OP_DELETE:
+        rc = delete_result(r, reply_json(r, &o->s, NULL, "deletefile", "delete", op->name),
+                           op->name);
+        rop_report(B, o, rc, NULL, NULL, 0);
+        return true;
+    case BS_OP_MOVE:
+        rc = movefile_result(r, reply_json(r, &o->s, NULL, "movefile", "move", op->name),
+                             "move", op->name);
+        rop_report(B, o, rc, NULL, NULL, 0);
+        return true;
+    case BS_OP_STORE: break;
+    }
+    if (o->step == 0) {
+        rc = reply_json(r, &o->s, NULL, "uploadfile", "store", op->name);
+        if (rc || !r->server_move) {
+            rop_report(B, o, rc, NULL, NULL, 0);
+            return true;
+        }
+        o->step = 1;
+        free(o->path);
+        free(o->body);
+        o->path = strdup("operations/movefile");
+        o->body = movefile_body(r, o->tmpname, op->name);
+        request q = {.path = o->path, .json = o->body};
+        if (!o->path || !o->body) rc = bs__error_set(BS_ERR_NOMEM, "store %s", op->name);
+        if (!rc) rc = rop_send(B, o, &q);
+        if (!rc) return false;
+    } else if (o->step == 1) {
+        rc = movefile_result(r, reply_json(r, &o->s, NULL, "movefile", "store", op->name),
+                             "store", op->name);
+        if (!rc) {
+            rop_report(B, o, 0, NULL, NULL, 0);
+            return true;
+        }
+    } else { /* the cleanup is done: report the error kept */
+        bs__error_set_raw(o->rc, 0, o->msg ? o->msg : "store failed");
+        rop_report(B, o, o->rc, NULL, NULL, 0);
+        return true;
+    }
+    /* the move failed: remove the temp file, then report */
+    o->rc = rc;
+    o->msg = strdup(bs_error_message());
+    o->step = 2;
+    if (rop_call(B, o, "operations/deletefile", o->tmpname, NULL) == 0) return false;
+    bs__error_set_raw(o->rc, 0, o->msg ? o->msg : "store failed");
+    rop_report(B, o, o->rc, NULL, NULL, 0);
+    return true;
+}
+
+static size_t rclone_window(bs_backend *b)
+{
+    (void)b;
+    return BATCH_WINDOW;
+}
+
+/* o through the single-item slots (they start rclone again and retry).
+ * 0, or CONNECTION when that did not help either (the batch ends). */
+static int rop_slow(rbatch *B, rop *o)
+{
+    bs_backend *b = &B->r->base;
+    const bs_op *op = o->op;
+    bs_op_result res = {0};
+    switch (op->kind) {
+    case BS_OP_INFO:
+        res.rc = b->ops->info(b, op->name, &res.info);
+        if (!res.rc) {
+            const char *slash = strrchr(op->name, '/');
+            snprintf(res.info.name, sizeof res.info.name, "%s", slash ? slash + 1 : op->name);
+        }
+        break;
+    case BS_OP_LOAD:
+        res.rc = b->ops->load(b, op->name, op->offset, op->size, &res.data, &res.len);
+        break;
+    case BS_OP_STORE:
+        res.rc = b->ops->store(b, op->name, op->data ? op->data : "", op->len);
+        break;
+    case BS_OP_DELETE: res.rc = b->ops->delete (b, op->name); break;
+    case BS_OP_MOVE: res.rc = b->ops->move(b, op->name, op->dst); break;
+    }
+    /* cut off with rclone: it may have been done already */
+    if (o->cut && res.rc == BS_ERR_NOT_FOUND &&
+        (op->kind == BS_OP_DELETE || op->kind == BS_OP_MOVE))
+        res.rc = 0;
+    if (res.rc == BS_ERR_CONNECTION) return res.rc;
+    if (res.rc) res.message = bs_error_message();
+    if (B->cb(B->ctx, o->index, &res)) B->stopped = true;
+    free(res.data);
+    return 0;
+}
+
+static int rclone_batch(bs_backend *b, const bs_op *ops, size_t n, size_t window, bs_op_cb cb,
+                        void *ctx)
+{
+    rclonefs *r = R(b);
+    if (!n) return 0;
+    rop *os = calloc(n, sizeof *os);
+    if (!os) return bs__error_set(BS_ERR_NOMEM, "batch of %zu operations", n);
+    rbatch B = {.r = r, .cb = cb, .ctx = ctx};
+    for (size_t i = 0; i < n; i++)
+        os[i] = (rop){.op = &ops[i], .index = i};
+    if (window > BATCH_WINDOW) window = BATCH_WINDOW;
+    size_t next = 0;
+    int rc = start(r);
+    if (!rc && !r->multi && !(r->multi = curl_multi_init()))
+        rc = bs__error_set(BS_ERR_NOMEM, "rclone: libcurl");
+    for (size_t i = 0; !rc && i < window; i++) {
+        if (!r->pool[i] && !(r->pool[i] = curl_easy_init()))
+            rc = bs__error_set(BS_ERR_NOMEM, "rclone: libcurl");
+        else
+            B.free_h[B.n_free++] = r->pool[i];
+    }
+    if (rc) {
+        for (size_t i = 0; i < n; i++)
+            os[i].slow = true; /* the slow way reports */
+        next = n;
+    }
+    while (!rc) {
+        while (!B.stopped && next < n && B.n_free) {
+            rop *o = &os[next++];
+            o->h = B.free_h[--B.n_free];
+            int src = rop_start(&B, o);
+            if (src) {
+                rop_report(&B, o, src, NULL, NULL, 0);
+                rop_release(o);
+                B.free_h[B.n_free++] = o->h;
+                continue;
+            }
+            B.active++;
+        }
+        if (!B.active) break;
+        int running;
+        curl_multi_perform(r->multi, &running);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(r->multi, &left))) {
+            if (msg->msg != CURLMSG_DONE) continue;
+            rop *o = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&o);
+            if (!o || !rop_done(&B, o, msg->data.result)) continue;
+            rop_release(o);
+            B.free_h[B.n_free++] = o->h;
+            B.active--;
+        }
+        if (B.active) curl_multi_poll(r->multi, NULL, 0, 1000, NULL);
+        bs__rclone_drain(&r->proc);
+    }
+    for (size_t i = 0; i < n && !rc && !B.stopped; i++)
+        if (os[i].slow) rc = rop_slow(&B, &os[i]);
+    if (!rc && B.stopped) rc = bs__error_set(BS_ERR_INVALID, "batch stopped by its callback");
+    for (size_t i = 0; i < n; i++) {
+        rop_release(&os[i]);
+        free(os[i].msg);
+    }
+    free(os);
+    return rc;
+}
+
 static void rclone_free(bs_backend *b)
 {
     rclonefs *r = R(b);
     stop(r);
     if (r->curl) curl_easy_cleanup(r->curl);
+    if (r->multi) curl_multi_cleanup(r->multi);
+    for (size_t i = 0; i < BATCH_WINDOW; i++)
+        if (r->pool[i]) curl_easy_cleanup(r->pool[i]);
     free(r->fs);
     free(r->fs_json);
     free(r->fs_query);
@@ -1042,6 +1487,8 @@ static const bs_backend_ops rclone_ops = {
     .defrag = NULL, /* generic: load + store */
     .quota = NULL,
     .free = rclone_free,
+    .window = rclone_window,
+    .batch = rclone_batch,
 };
 
 int bs__rclone_new(bs_backend **out, const char *url, const bs_backend_config *cfg)

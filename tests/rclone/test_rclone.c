@@ -558,3 +558,192 @@ Test(rclone, urls_and_restrictions)
     cr_assert(strstr(bs_error_message(), "not configured"), "%s", bs_error_message());
     bs_backend_free(b);
 }
+
+/* ---- batches: requests at once ------------------------------------------------ */
+
+#define BN 48
+
+typedef struct got {
+    int rc[BN];
+    uint8_t *data[BN];
+    size_t len[BN];
+    bs_item_info info[BN];
+    char msg[BN][256];
+    size_t count;
+    size_t stop_after;      /* 0: never */
+    pid_t kill_after_first; /* SIGKILL this pid after the first result */
+} got;
+
+static int collect(void *ctx, size_t index, bs_op_result *res)
+{
+    got *g = ctx;
+    cr_assert_lt(index, BN);
+    g->rc[index] = res->rc;
+    g->len[index] = res->len;
+    g->info[index] = res->info;
+    if (res->rc) snprintf(g->msg[index], sizeof g->msg[index], "%s", res->message);
+    g->data[index] = res->data;
+    res->data = NULL;
+    g->count++;
+    if (g->kill_after_first) {
+        kill(g->kill_after_first, SIGKILL);
+        g->kill_after_first = 0;
+    }
+    return g->stop_after && g->count >= g->stop_after;
+}
+
+static void got_free(got *g)
+{
+    for (size_t i = 0; i < BN; i++)
+        bs_free(g->data[i]);
+    free(g);
+}
+
+Test(rclone, batch_of_every_size_and_partial_loads_reads_back_through_file)
+{
+    bs_backend *r = open_new();
+    cr_assert_gt(bs_backend_window(r), 1, "rclone should run batches concurrently");
+    static const size_t bsizes[] = {0, 1, 100, 65536, 200000, 2u << 20};
+    enum { NS = sizeof bsizes / sizeof bsizes[0] };
+    uint8_t *data[NS];
+    char names[NS][64];
+    bs_op ops[BN];
+    for (size_t i = 0; i < NS; i++) {
+        data[i] = malloc(bsizes[i] + 1);
+        bs_test_fill(data[i], bsizes[i], 400 + i);
+        snprintf(names[i], sizeof names[i], "%s/%02zx%07zu", i % 2 ? "data/new" : "top", i,
+                 bsizes[i]);
+        ops[i] =
+            (bs_op){.kind = BS_OP_STORE, .name = names[i], .data = data[i], .len = bsizes[i]};
+    }
+    got *g = calloc(1, sizeof *g);
+    OK(bs_backend_batch(r, ops, NS, 0, collect, g));
+    cr_assert_eq(g->count, NS);
+    for (size_t i = 0; i < NS; i++)
+        cr_assert_eq(g->rc[i], 0, "store %s: %s", names[i], g->msg[i]);
+    got_free(g);
+
+    static const struct {
+        int64_t off, size;
+    } parts[] = {{0, BS_SIZE_ALL}, {1, 5}, {99, 10}, {-50, BS_SIZE_ALL}, {-3, 2}, {0, 0}};
+    enum { NP = sizeof parts / sizeof parts[0] };
+    size_t k = 0, want_start[BN], want_len[BN], src[BN];
+    for (size_t i = 0; i < NS; i++)
+        for (size_t j = 0; j < NP && k < BN; j++) {
+            int64_t off = parts[j].off, size = parts[j].size;
+            size_t len = bsizes[i];
+            if (off < 0 && (size_t)-off > len) continue;
+            size_t start = off >= 0 ? (size_t)off : len - (size_t)-off;
+            size_t avail = start < len ? len - start : 0;
+            want_start[k] = start;
+            want_len[k] = size == BS_SIZE_ALL || (size_t)size > avail ? avail : (size_t)size;
+            src[k] = i;
+            ops[k++] =
+                (bs_op){.kind = BS_OP_LOAD, .name = names[i], .offset = off, .size = size};
+        }
+    g = calloc(1, sizeof *g);
+    OK(bs_backend_batch(r, ops, k, 0, collect, g));
+    cr_assert_eq(g->count, k);
+    for (size_t i = 0; i < k; i++) {
+        cr_assert_eq(g->rc[i], 0, "load %zu: %s", i, g->msg[i]);
+        cr_assert_eq(g->len[i], want_len[i], "load %s @%lld+%lld: %zu bytes, want %zu",
+                     ops[i].name, (long long)ops[i].offset, (long long)ops[i].size, g->len[i],
+                     want_len[i]);
+        cr_assert(!want_len[i] ||
+                      !memcmp(g->data[i], data[src[i]] + want_start[i], want_len[i]),
+                  "load %zu: wrong bytes", i);
+    }
+    got_free(g);
+    OK(bs_backend_close(r));
+    tmp_files = 0;
+    nftw(path, count_tmp, 16, FTW_PHYS);
+    cr_assert_eq(tmp_files, 0);
+    bs_backend *f = make("file://", path);
+    OK(bs_backend_open(f));
+    for (size_t i = 0; i < NS; i++)
+        check_load(f, names[i], data[i], bsizes[i]);
+    bs_backend_free(f);
+    for (size_t i = 0; i < NS; i++)
+        free(data[i]);
+    bs_backend_free(r);
+}
+
+Test(rclone, batch_reports_each_failure_on_its_own)
+{
+    bs_backend *r = open_new();
+    OK(bs_backend_store(r, "a/file", "12345", 5));
+    OK(bs_backend_mkdir(r, "a/dir/sub"));
+    bs_op ops[] = {
+        {.kind = BS_OP_INFO, .name = "a/file"},                          /* 0 */
+        {.kind = BS_OP_INFO, .name = "a/missing"},                       /* 1 */
+        {.kind = BS_OP_INFO, .name = "a/dir"},                           /* 2 */
+        {.kind = BS_OP_LOAD, .name = "a/missing", .size = BS_SIZE_ALL},  /* 3 */
+        {.kind = BS_OP_LOAD, .name = "a/file", .offset = -6, .size = 1}, /* 4 */
+        {.kind = BS_OP_DELETE, .name = "a/missing"},                     /* 5 */
+        {.kind = BS_OP_DELETE, .name = "a/dir"},                         /* 6 */
+        {.kind = BS_OP_MOVE, .name = "a/missing", .dst = "b/x"},         /* 7 */
+        {.kind = BS_OP_STORE, .name = "a/dir", .data = "x", .len = 1},   /* 8 */
+        {.kind = BS_OP_MOVE, .name = "a/file", .dst = "new/dir/file"},   /* 9 */
+        {.kind = BS_OP_LOAD, .name = "a/file", .offset = 9, .size = 3},  /* 10 */
+    };
+    static const int want[] = {0,
+                               0,
+                               0,
+                               BS_ERR_NOT_FOUND,
+                               BS_ERR_READ_RANGE,
+                               BS_ERR_NOT_FOUND,
+                               BS_ERR_IO,
+                               BS_ERR_NOT_FOUND,
+                               BS_ERR_IO,
+                               0,
+                               0};
+    enum { NO = sizeof ops / sizeof ops[0] };
+    got *g = calloc(1, sizeof *g);
+    OK(bs_backend_batch(r, ops, NO, 0, collect, g));
+    cr_assert_eq(g->count, NO);
+    for (size_t i = 0; i < NO; i++) {
+        cr_assert_eq(g->rc[i], want[i], "op %zu: %d (%s), want %d", i, g->rc[i], g->msg[i],
+                     want[i]);
+        if (g->rc[i]) cr_assert_null(strstr(g->msg[i], scratch), "%s", g->msg[i]);
+    }
+    cr_assert(g->info[0].exists && !g->info[0].directory && g->info[0].size == 5);
+    cr_assert_str_eq(g->info[0].name, "file");
+    cr_assert_not(g->info[1].exists);
+    cr_assert(g->info[2].exists && g->info[2].directory);
+    cr_assert_eq(g->len[10], 0); /* past the end, inside or after the move: nothing */
+    got_free(g);
+    check_load(r, "new/dir/file", "12345", 5);
+    tmp_files = 0;
+    nftw(path, count_tmp, 16, FTW_PHYS);
+    cr_assert_eq(tmp_files, 0, "a failed store left its temp file");
+    bs_backend_free(r);
+}
+
+Test(rclone, batch_stopped_by_its_callback_and_rclone_killed_in_one)
+{
+    bs_backend *r = open_new();
+    bs_op ops[BN];
+    char names[BN][16];
+    for (size_t i = 0; i < BN; i++) {
+        snprintf(names[i], sizeof names[i], "s/%02zu", i);
+        ops[i] = (bs_op){.kind = BS_OP_STORE, .name = names[i], .data = names[i], .len = 4};
+    }
+    got *g = calloc(1, sizeof *g);
+    g->stop_after = 5;
+    EXPECT(BS_ERR_INVALID, bs_backend_batch(r, ops, BN, 4, collect, g));
+    cr_assert_eq(g->count, 5, "callbacks after the stop: %zu", g->count);
+    got_free(g);
+    /* rclone dies after the first answer: the rest is done by a new one */
+    pid_t pid = the_child("rclone");
+    g = calloc(1, sizeof *g);
+    g->kill_after_first = pid;
+    OK(bs_backend_batch(r, ops, BN, 0, collect, g));
+    cr_assert_eq(g->count, BN);
+    for (size_t i = 0; i < BN; i++)
+        cr_assert_eq(g->rc[i], 0, "store %zu: %s", i, g->msg[i]);
+    got_free(g);
+    cr_assert_neq(the_child("rclone"), pid);
+    for (size_t i = 0; i < BN; i++)
+        check_load(r, names[i], names[i], 4);
+    bs_backend_free(r);
+}
