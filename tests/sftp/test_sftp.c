@@ -587,3 +587,39 @@ Test(sftp, connection_cut_in_the_middle_of_a_batch)
     relay_done(b);
     free(path);
 }
+
+Test(sftp, plain_rename_and_unpipelined_writes_work_too)
+{
+    /* a server without posix-rename (the old value is removed first), and
+     * libssh's own one-at-a-time writes */
+    setenv("BORGSTORE_SFTP_POSIX_RENAME", "0", 1);
+    setenv("BORGSTORE_SFTP_WRITE_WINDOW", "1", 1);
+    char *path = store_path("store");
+    bs_backend *s = sftp_open_new(path);
+    size_t len = (1u << 20) + 3;
+    uint8_t *data = malloc(len);
+    bs_test_fill(data, len, 11);
+    OK(bs_backend_store(s, "a/v", "old", 3));
+    OK(bs_backend_store(s, "a/v", data, len)); /* replaces */
+    check_load(s, "a/v", data, len);
+    OK(bs_backend_store(s, "b", "other", 5));
+    OK(bs_backend_move(s, "b", "a/v")); /* replaces too */
+    check_load(s, "a/v", (const uint8_t *)"other", 5);
+    bs_op ops[] = {
+        {.kind = BS_OP_STORE, .name = "c/1", .data = data, .len = len},
+        {.kind = BS_OP_STORE, .name = "a/v", .data = "third", .len = 5},
+        {.kind = BS_OP_MOVE, .name = "c/1", .dst = "d/1"},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        got *g = calloc(1, sizeof *g);
+        OK(bs_backend_batch(s, &ops[i], 1, 0, collect, g));
+        cr_assert_eq(g->rc[0], 0, "op %zu: %s", i, g->msg[0]);
+        got_free(g);
+    }
+    check_load(s, "a/v", (const uint8_t *)"third", 5);
+    check_load(s, "d/1", data, len);
+    cr_assert_eq(temp_files_below(path), 0);
+    free(data);
+    bs_backend_free(s);
+    free(path);
+}
