@@ -208,6 +208,8 @@ void bs_store_free(bs_store *s)
     if (!s) return;
     bs_backend_free(s->b);
     free_ns(s->ns, s->n_ns);
+    free(s->batch_ops);
+    free(s->batch_names);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }

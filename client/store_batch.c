@@ -112,16 +112,23 @@ static int run_batch(bs_store *s, const batch_req *r, size_t n, size_t window, b
 {
     if (n && !r->names) return bs__error_set(BS_ERR_INVALID, "batch names are NULL");
     size_t chunk_cap = n < CHUNK ? n : CHUNK;
-    bs_op *ops = calloc(chunk_cap ? chunk_cap : 1, sizeof *ops);
-    char (*names)[BS_NAME_BUF] = calloc(chunk_cap ? chunk_cap * 2 : 1, BS_NAME_BUF);
-    if (!ops || !names) {
-        free(ops);
-        free(names);
-        return bs__error_set(BS_ERR_NOMEM, NULL);
-    }
     chunk_ctx c = {.s = s, .req = r, .cb = cb, .ctx = ctx};
     int rc = 0;
     pthread_mutex_lock(&s->mu);
+    if (s->batch_cap < chunk_cap) {
+        /* grown once, kept by the store (reused by every later batch) */
+        bs_op *o = realloc(s->batch_ops, chunk_cap * sizeof *o);
+        if (o) s->batch_ops = o;
+        char (*nm)[BS_NAME_BUF] = realloc(s->batch_names, chunk_cap * 2 * BS_NAME_BUF);
+        if (nm) s->batch_names = nm;
+        if (!o || !nm) {
+            pthread_mutex_unlock(&s->mu);
+            return bs__error_set(BS_ERR_NOMEM, NULL);
+        }
+        s->batch_cap = chunk_cap;
+    }
+    bs_op *ops = s->batch_ops;
+    char (*names)[BS_NAME_BUF] = s->batch_names;
     if (!window) window = bs_backend_window(s->b);
     for (size_t base = 0; base < n && !rc; base += chunk_cap) {
         size_t m = n - base < chunk_cap ? n - base : chunk_cap;
@@ -170,8 +177,6 @@ static int run_batch(bs_store *s, const batch_req *r, size_t n, size_t window, b
         free(index_of);
     }
     pthread_mutex_unlock(&s->mu);
-    free(ops);
-    free(names);
     if (!rc && !cb && c.first_rc) rc = bs__error_set_raw(c.first_rc, 0, c.first_msg);
     return rc;
 }

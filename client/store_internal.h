@@ -37,6 +37,11 @@ struct bs_store {
     uint64_t load_volume, store_volume;
     uint64_t be_load_calls, be_store_calls, be_delete_calls;
     uint64_t be_load_volume, be_store_volume;
+    /* Batch scratch (store_batch.c), kept between batches: allocating and
+     * faulting in ~1 MB per batch cost ~0.8 us per item on this VM. */
+    struct bs_op *batch_ops;
+    char (*batch_names)[BS_NAME_BUF];
+    size_t batch_cap;
 };
 
 /* Monotonic clock in ns. */
