@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test twice: a normal build (warnings are
 # errors) and an AddressSanitizer + UndefinedBehaviorSanitizer build that
-# fails on any report. Ends with one summary line.
+# fails on any report; then a short libFuzzer run of every fuzz target
+# (clang, build-fuzz, scripts/fuzz.sh). Ends with one summary line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh || exit 1
@@ -18,6 +19,7 @@ run_suite build
 scripts/build.sh build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
   -Dbuildtype=debug || exit 1
 run_suite build-asan --timeout-multiplier 4
+scripts/fuzz.sh || status=1
 
-python3 scripts/test_summary.py build build-asan || status=1
+python3 scripts/test_summary.py build build-asan build-fuzz || status=1
 exit $status
