@@ -126,8 +126,8 @@ int bs__url_parse(bs_url *out, const char *url)
     if (!strcmp(out->scheme, "ssh") || !strcmp(out->scheme, "sftp"))
         return parse_remote(out, url, after);
     if (!strcmp(out->scheme, "rclone")) {
-        if (!*after || !strchr(after, ':'))
-            return invalid(out, url, "expected rclone:REMOTE:PATH");
+        /* rclone:REMOTE:PATH, or a local path as rclone takes it (rclone:/x) */
+        if (!*after) return invalid(out, url, "expected rclone:REMOTE:PATH");
         out->rest = strdup(after);
         return out->rest ? 0 : invalid(out, url, "out of memory");
     }

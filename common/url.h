@@ -1,7 +1,7 @@
 /* Backend URL parsing, one parser for every scheme:
  *   file:///abs/path          serve:///abs/path
  *   ssh://[user@]host[:port]/rel/path   ssh://[user@]host[:port]//abs/path
- *   sftp://... (as ssh)       rclone:REMOTE:PATH (rest kept verbatim)
+ *   sftp://... (as ssh)       rclone:REMOTE:PATH or rclone:/local/path (rest kept verbatim)
  * Paths are percent-decoded; a decoded NUL is refused. */
 #ifndef BS_COMMON_URL_H
 #define BS_COMMON_URL_H

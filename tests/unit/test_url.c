@@ -61,6 +61,9 @@ Test(url, rclone_keeps_the_rest_verbatim)
     cr_assert_eq(bs__url_parse(&u, "rclone:remote:path/with%20x"), 0);
     cr_assert_str_eq(u.rest, "remote:path/with%20x");
     bs__url_clear(&u);
+    cr_assert_eq(bs__url_parse(&u, "rclone:/tmp/local"), 0, "a local path, as rclone takes it");
+    cr_assert_str_eq(u.rest, "/tmp/local");
+    bs__url_clear(&u);
     cr_assert_eq(bs__url_parse(&u, "rclone:"), BS_ERR_URL_INVALID);
 }
 
