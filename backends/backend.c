@@ -321,8 +321,7 @@ static int check_op(bs_backend *b, const bs_op *op)
     return bs__error_set(BS_ERR_INVALID, "unknown operation kind %d", (int)op->kind);
 }
 
-/* One operation through the single-item slots. */
-static void run_one(bs_backend *b, const bs_op *op, bs_op_result *res)
+void bs__backend_run_one(bs_backend *b, const bs_op *op, bs_op_result *res)
 {
     memset(res, 0, sizeof *res);
     switch (op->kind) {
@@ -355,7 +354,7 @@ int bs_backend_batch(bs_backend *b, const bs_op *ops, size_t n, size_t window, b
     if (b->ops->batch) return b->ops->batch(b, ops, n, window, cb, ctx);
     for (size_t i = 0; i < n; i++) {
         bs_op_result res;
-        run_one(b, &ops[i], &res);
+        bs__backend_run_one(b, &ops[i], &res);
         int stop = cb(ctx, i, &res);
         free(res.data);
         if (stop) return bs__error_set(BS_ERR_INVALID, "batch stopped by its callback");
@@ -372,7 +371,7 @@ int bs_backend_submit(bs_backend *b, const bs_op *op)
     if ((rc = check_op(b, op))) return rc;
     if (b->ops->submit) return b->ops->submit(b, op);
     bs_op_result res;
-    run_one(b, op, &res);
+    bs__backend_run_one(b, op, &res);
     if (res.rc && b->parked_failed++ == 0) {
         b->parked_rc = res.rc;
         snprintf(b->parked_msg, sizeof b->parked_msg, "%s", bs_error_message());

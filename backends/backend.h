@@ -89,6 +89,12 @@ bs_backend_ctor bs__backend_ctor_for(const char *url);
 int bs__defrag_target_name(char out_name[BS_NAME_BUF], const char *hex, const char *ns,
                            int levels);
 
+/* Runs one operation through b's single-item slots (no state or name
+ * checks: the op must be valid) and fills *res (message set on failure;
+ * data owned by the caller). The generic batch and the batch fallbacks of
+ * backends use it. */
+void bs__backend_run_one(bs_backend *b, const bs_op *op, bs_op_result *res);
+
 /* Constructors of the built-in backends. */
 int bs__posixfs_new(bs_backend **out, const char *url, const bs_backend_config *cfg);
 int bs__sftp_new(bs_backend **out, const char *url, const bs_backend_config *cfg);

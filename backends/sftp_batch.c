@@ -655,30 +655,14 @@ static int run_slow(batch *B, bop *o)
 {
     bs_backend *b = &B->p->base;
     const bs_op *op = o->op;
-    bs_op_result res = {0};
-    switch (op->kind) {
-    case BS_OP_INFO:
-        res.rc = b->ops->info(b, op->name, &res.info);
-        if (!res.rc) {
-            const char *slash = strrchr(op->name, '/');
-            snprintf(res.info.name, sizeof res.info.name, "%s", slash ? slash + 1 : op->name);
-        }
-        break;
-    case BS_OP_LOAD:
-        res.rc = b->ops->load(b, op->name, op->offset, op->size, &res.data, &res.len);
-        break;
-    case BS_OP_STORE:
-        res.rc = b->ops->store(b, op->name, op->data ? op->data : "", op->len);
-        break;
-    case BS_OP_DELETE: res.rc = b->ops->delete (b, op->name); break;
-    case BS_OP_MOVE: res.rc = b->ops->move(b, op->name, op->dst); break;
-    }
+    bs_op_result res;
+    bs__backend_run_one(b, op, &res);
     /* an operation cut off with the connection may have been done already */
     if (o->cut && res.rc == BS_ERR_NOT_FOUND &&
         (op->kind == BS_OP_DELETE || op->kind == BS_OP_MOVE))
         res.rc = 0;
     if (res.rc == BS_ERR_CONNECTION) return res.rc;
-    if (res.rc) res.message = bs_error_message();
+    if (!res.rc) res.message = NULL;
     int stop = B->cb(B->ctx, o->index, &res);
     free(res.data);
     if (stop) B->stopped = true;
