@@ -68,6 +68,10 @@ void cli_progress_start(cli_progress *p, const char *label, uint64_t total);
 void cli_progress_add(cli_progress *p, uint64_t n);
 void cli_progress_end(cli_progress *p);
 
+/* Reads all of fd into a malloc'd buffer (sized from fstat for regular
+ * files), counting into p when not NULL. 0 or -1 with errno. */
+int cli_read_all(int fd, uint8_t **out, size_t *out_len, cli_progress *p);
+
 /* Commands: each returns an exit status and has printed any error. The
  * store is open unless the command is create, destroy or demo. */
 int cli_cmd_create(bs_store *s, const cli_opts *o);

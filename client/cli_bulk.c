@@ -252,41 +252,6 @@ static void put_flush(bulk *b)
     b->batch_bytes = 0;
 }
 
-/* Reads all of fd (size: a hint) into a new buffer. 0 or -1 with errno. */
-static int read_fd(int fd, size_t size, uint8_t **out, size_t *out_len)
-{
-    size_t cap = size + 1, len = 0; /* +1: notice EOF without growing */
-    uint8_t *buf = malloc(cap);
-    if (!buf) return -1;
-    for (;;) {
-        if (len == cap) {
-            size_t ncap = cap * 2;
-            uint8_t *nb = ncap > cap ? realloc(buf, ncap) : NULL;
-            if (!nb) {
-                free(buf);
-                errno = ENOMEM;
-                return -1;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        size_t want = cap - len < IO_CHUNK ? cap - len : IO_CHUNK;
-        ssize_t r = read(fd, buf + len, want);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            int e = errno;
-            free(buf);
-            errno = e;
-            return -1;
-        }
-        if (r == 0) break;
-        len += (size_t)r;
-    }
-    *out = buf;
-    *out_len = len;
-    return 0;
-}
-
 /* Reads file path as the value of (valid) name into the batch, storing the
  * batch first when the value would overflow it and after when it is full. */
 static void put_add(bulk *b, const char *name, const char *path, bool nofollow)
@@ -302,7 +267,7 @@ static void put_add(bulk *b, const char *name, const char *path, bool nofollow)
     if (b->n && b->batch_bytes + size > PUT_MAX_BYTES) put_flush(b);
     uint8_t *data;
     size_t len;
-    int r = read_fd(fd, size, &data, &len);
+    int r = cli_read_all(fd, &data, &len, NULL);
     int e = errno;
     close(fd);
     if (r) {

@@ -19,8 +19,7 @@ static int sys_fail(const char *what, const char *path)
     return CLI_STORE_ERROR;
 }
 
-/* Reads all of fd into a malloc'd buffer. 0 or -1 with errno. */
-static int read_all(int fd, uint8_t **out, size_t *out_len, cli_progress *p)
+int cli_read_all(int fd, uint8_t **out, size_t *out_len, cli_progress *p)
 {
     struct stat st;
     size_t cap = IO_CHUNK, len = 0;
@@ -51,7 +50,7 @@ static int read_all(int fd, uint8_t **out, size_t *out_len, cli_progress *p)
         }
         if (n == 0) break;
         len += (size_t)n;
-        cli_progress_add(p, (uint64_t)n);
+        if (p) cli_progress_add(p, (uint64_t)n);
     }
     *out = buf;
     *out_len = len;
@@ -101,7 +100,7 @@ int cli_cmd_put(bs_store *s, const cli_opts *o)
     cli_progress_start(&p, "put", total);
     uint8_t *data;
     size_t len;
-    int r = read_all(fd, &data, &len, &p);
+    int r = cli_read_all(fd, &data, &len, &p);
     int e = errno;
     cli_progress_end(&p);
     if (!from_stdin) close(fd);
