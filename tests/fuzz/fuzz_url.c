@@ -37,7 +37,7 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
         FUZZ_CHECK(local || remote || rclone, "unknown scheme %s accepted", u.scheme);
         if (local) FUZZ_CHECK(u.path && u.path[0] == '/' && !u.host, "local URL fields");
         if (remote) FUZZ_CHECK(u.host && *u.host && u.path && *u.path, "remote URL fields");
-        if (rclone) FUZZ_CHECK(u.rest && strchr(u.rest, ':') && !u.path, "rclone URL fields");
+        if (rclone) FUZZ_CHECK(u.rest && *u.rest && !u.path, "rclone URL fields");
         FUZZ_CHECK(u.port >= 0 && u.port <= 65535, "port %d", u.port);
         if (u.port) FUZZ_CHECK(remote, "port on a local URL");
         if (u.user) FUZZ_CHECK(*u.user && remote, "user field");
