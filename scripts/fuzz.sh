@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, ASan + UBSan, -Dfuzz=true) in
-# build-fuzz and runs each one for BS_FUZZ_SECONDS (default 25) as the meson
+# build-fuzz and runs each one for BS_FUZZ_SECONDS (default 20) as the meson
 # suite 'libfuzzer', two at a time. Any crash fails the run and leaves the
 # input in build-fuzz/tests/fuzz/work/artifacts/ (copy it to
 # tests/fuzz/regressions/<target>/ to make it a regression test).
@@ -20,7 +20,7 @@ fi
 ninja -C "$dir" "${targets[@]/#/tests/fuzz/fuzz_}" >/dev/null ||
   ninja -C "$dir" "${targets[@]/#/tests/fuzz/fuzz_}" || exit 1
 
-echo "== meson test -C $dir --suite libfuzzer (${BS_FUZZ_SECONDS:-25} s per target)"
+echo "== meson test -C $dir --suite libfuzzer (${BS_FUZZ_SECONDS:-20} s per target)"
 status=0
 meson test -C "$dir" --suite libfuzzer --no-rebuild --print-errorlogs --num-processes 2 "$@" ||
   status=1

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Runs one libFuzzer target for a bounded time (BS_FUZZ_SECONDS, default 25)
+# Runs one libFuzzer target for a bounded time (BS_FUZZ_SECONDS, default 20)
 # from its checked-in seeds and past crashes, and reports one TAP line with
 # the number of inputs tried. A crash, leak, sanitizer report or timeout
 # fails it; the input is kept in WORK/artifacts/ to become a regression.
 # usage: run_fuzz.sh TARGET_EXE FUZZ_SRC_DIR NAME WORK_DIR
 set -uo pipefail
 exe=$1 src=$2 name=$3 work=$4
-secs=${BS_FUZZ_SECONDS:-25}
+secs=${BS_FUZZ_SECONDS:-20}
 corpus=$work/corpus/$name
 mkdir -p "$corpus" "$work/artifacts" "$work/logs"
 cp -n "$src/corpus/$name"/* "$corpus"/ 2>/dev/null
