@@ -206,7 +206,17 @@ int bs__quota_unlock(bs_quota_lock *q, int basefd, bool write, bool do_fsync)
 {
     if (q->fd < 0) return 0;
     int rc = 0;
-    if (write || q->scanned) rc = write_usage(basefd, q->usage, do_fsync);
+    if ((write || q->scanned) && write_usage(basefd, q->usage, do_fsync)) {
+        /* The change being counted is already in place (a rename or unlink
+         * that cannot be taken back), so failing now would misreport it; a
+         * full disk is the usual cause. Dropping quota.hid instead, still
+         * under the lock, makes the next locker rescan: the count stays
+         * exact and unlinking needs no space. */
+        rc = unlinkat(basefd, BS_QUOTA_FILE, 0) < 0 && errno != ENOENT
+                 ? bs__error_errno(errno, "writing " BS_QUOTA_FILE)
+                 : 0;
+        if (!rc) bs__error_clear();
+    }
     close(q->fd); /* releases the flock */
     q->fd = -1;
     return rc;

@@ -25,7 +25,9 @@ int bs__quota_lock(bs_quota_lock *q, int basefd);
 
 /* Writes q->usage (when write, or when it came from a scan) atomically
  * (temp file + rename, fsynced with do_fsync) and releases the lock.
- * Always releases, even on error. Returns 0 or a BS_ERR_* code. */
+ * When that write fails (disk full) quota.hid is removed instead, so the
+ * next lock rescans; callers have committed their change by then, so this
+ * is not an error. Always releases. Returns 0 or a BS_ERR_* code. */
 int bs__quota_unlock(bs_quota_lock *q, int basefd, bool write, bool do_fsync);
 
 /* Sum of the sizes of all regular files below basefd, excluding *.hid and

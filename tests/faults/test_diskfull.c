@@ -32,15 +32,6 @@ static item items[MAX_ITEMS];
 static size_t n_items;
 static uint64_t next_id = 1;
 static size_t faults; /* stores refused for lack of space */
-/* KNOWN BUG, reported, in backends/ (not ours to change): when the value
- * fits but rewriting quota.hid afterwards does not, the store reports
- * "writing quota.hid: No space left on device" although the value has
- * already been renamed into place, and quota.hid misses its size. That
- * one signature is counted and tolerated (the lag is tracked so every
- * other check stays exact); anything else fails. Once posixfs updates
- * quota.hid so that it cannot fail after the rename, it never occurs. */
-static size_t known_quota_bug;
-static int64_t quota_lag;
 
 /* Everything that must hold after any store, failed or not. */
 static void check(bs_backend *b, const char *base)
@@ -49,7 +40,7 @@ static void check(bs_backend *b, const char *base)
     cr_assert_eq(t.tmp_files, 0, "%zu temp files left behind", t.tmp_files);
     bs_quota q;
     cr_assert_eq(bs_backend_quota(b, &q), 0, "quota: %s", bs_error_message());
-    cr_assert_eq(q.usage + quota_lag, t.usage, "quota.hid says %lld, the disk holds %lld", (long long)q.usage,
+    cr_assert_eq(q.usage, t.usage, "quota.hid says %lld, the disk holds %lld", (long long)q.usage,
                  (long long)t.usage);
     size_t present = 0;
     for (size_t i = 0; i < n_items; i++) present += items[i].present;
@@ -85,20 +76,6 @@ static int store_new(bs_backend *b, const char *base, size_t len, uint8_t *buf)
     ft_value(buf, len, it->id);
     int rc = bs_backend_store(b, it->name, buf, len);
     it->present = rc == 0;
-    if (rc && strstr(bs_error_message(), "writing quota.hid (No space left on device)")) {
-        bs_item_info info;
-        cr_assert_eq(bs_backend_info(b, it->name, &info), 0);
-        if (info.exists) { /* the known bug: stored after all, not counted */
-            known_quota_bug++;
-            faults++;
-            it->present = true;
-            quota_lag += (int64_t)len;
-            fprintf(stderr, "# KNOWN BUG: %s stored but reported as failed: %s\n", it->name,
-                    bs_error_message());
-            check(b, base);
-            return rc;
-        }
-    }
     if (rc) {
         faults++;
         cr_assert_eq(rc, BS_ERR_IO, "%s: %s", it->name, bs_error_message());
@@ -169,8 +146,8 @@ static void fill_and_recover(const char *scheme)
     cr_assert_eq(bs_backend_open(b), 0, "reopening: %s", bs_error_message());
     check(b, base);
     bs_backend_free(b);
-    fprintf(stderr, "# diskfull %s: %zu stores refused for lack of space, %zu items, %zu times "
-            "the known quota.hid bug\n", scheme, faults, n_items, known_quota_bug);
+    fprintf(stderr, "# diskfull %s: %zu stores refused for lack of space, %zu items\n", scheme,
+            faults, n_items);
     free(buf);
     ft_unmount(mnt);
     free(mnt);
