@@ -11,7 +11,7 @@
 #define BS_PROTO_MAGIC "\x89" "BSTORE"
 #define BS_PROTO_MAGIC_LEN 7
 #define BS_PROTO_PREAMBLE_LEN 8
-#define BS_PROTO_VERSION 1
+#define BS_PROTO_VERSION 2
 
 /* Frame length prefix (big-endian u32). */
 #define BS_FRAME_HEADER 4

@@ -26,8 +26,7 @@ static const bs__method_info methods[BS_M_COUNT] = {
                     K(NAME)},
     [BS_M_INFO] = {"info", BS_MF_OPEN | BS_MF_RETRY, K(NAME)},
     [BS_M_LOAD] = {"load", BS_MF_OPEN | BS_MF_RETRY, K(NAME)},
-    [BS_M_STORE] = {"store", BS_MF_OPEN | BS_MF_WRITES | BS_MF_RETRY,
-                    K(NAME) | K(SIZE) | K(HASH)},
+    [BS_M_STORE] = {"store", BS_MF_OPEN | BS_MF_WRITES | BS_MF_RETRY, K(NAME) | K(SIZE)},
     [BS_M_DELETE] = {"delete", BS_MF_OPEN | BS_MF_WRITES | BS_MF_RETRY | BS_MF_GONE_IS_DONE,
                      K(NAME)},
     [BS_M_MOVE] = {"move", BS_MF_OPEN | BS_MF_WRITES | BS_MF_RETRY | BS_MF_GONE_IS_DONE,
@@ -44,7 +43,7 @@ static const bs__method_info methods[BS_M_COUNT] = {
 static const uint64_t result_required[BS_M_COUNT] = {
     [BS_M_HELLO] = K(VERSION) | K(MAX_FRAME) | K(MAX_VALUE) | K(MAX_INFLIGHT),
     [BS_M_INFO] = K(EXISTS),
-    [BS_M_LOAD] = K(SIZE) | K(HASH),
+    [BS_M_LOAD] = K(SIZE),
     [BS_M_LIST] = K(ENTRIES),
     [BS_M_LIST_NEXT] = K(ENTRIES),
     [BS_M_HASH] = K(HEX),
@@ -156,10 +155,15 @@ int bs__env_decode(const uint8_t *frame, size_t len, bs__env *out)
         rc = bs__mp_str(&r, &out->text, &out->text_len);
         break;
     case BS_KIND_DATA:
-        if (n != 3) return proto_err("data must have 3 elements");
+        if (n != 3 && n != 4) return proto_err("data must have 3 or 4 elements");
         if ((rc = read_id(&r, &out->id))) return rc;
         rc = bs__mp_bin(&r, &out->data, &out->data_len);
         if (!rc && out->data_len == 0) rc = proto_err("empty data chunk");
+        if (!rc && n == 4) {
+            size_t hlen;
+            if (bs__mp_bin(&r, &out->hash, &hlen) || hlen != BS_VALUE_HASH_LEN)
+                rc = proto_err("the hash of a data chunk must be a 32-byte bin");
+        }
         break;
     case BS_KIND_LOG:
         if (n != 3) return proto_err("log must have 3 elements");
@@ -754,7 +758,7 @@ int bs__enc_req(bs_buf *out, const bs__req *r, uint32_t max_frame, bool inline_t
     case BS_M_STORE:
         add_str(&fs, BS_K_NAME, r->name);
         add_int(&fs, BS_K_SIZE, r->size);
-        add_bin(&fs, BS_K_HASH, r->hash, BS_VALUE_HASH_LEN);
+        if (r->hash) add_bin(&fs, BS_K_HASH, r->hash, BS_VALUE_HASH_LEN);
         if (r->has_data) { /* data last: it may be the frame's tail */
             add_bin(&fs, BS_K_DATA, r->data, r->data_len);
             if (inline_tail) t = r->data_len;
@@ -813,7 +817,7 @@ int bs__enc_ok(bs_buf *out, uint32_t id, uint32_t method, const bs__result *res,
         break;
     case BS_M_LOAD:
         add_uint(&fs, BS_K_SIZE, res->value_size);
-        add_bin(&fs, BS_K_HASH, res->hash, BS_VALUE_HASH_LEN);
+        if (res->hash) add_bin(&fs, BS_K_HASH, res->hash, BS_VALUE_HASH_LEN);
         if (res->has_data) {
             add_bin(&fs, BS_K_DATA, res->data, res->data_len);
             if (inline_tail) t = res->data_len;
@@ -870,14 +874,14 @@ int bs__enc_err(bs_buf *out, uint32_t id, int code, const char *msg)
     return bs__frame_end(out, mark, 0, BS_FRAME_MIN);
 }
 
-int bs__enc_data(bs_buf *out, uint32_t id, size_t chunk_len, uint32_t max_frame)
+static int enc_data(bs_buf *out, uint32_t id, size_t chunk_len, bool last, uint32_t max_frame)
 {
     size_t mark;
     int rc = bs__frame_begin(out, &mark);
     if (rc) return rc;
     bs__mpw w;
     bs__mpw_init(&w, out);
-    msgpack_pack_array(&w.pk, 3);
+    msgpack_pack_array(&w.pk, last ? 4 : 3);
     msgpack_pack_uint8(&w.pk, BS_KIND_DATA);
     msgpack_pack_uint32(&w.pk, id);
     msgpack_pack_bin(&w.pk, chunk_len);
@@ -885,7 +889,24 @@ int bs__enc_data(bs_buf *out, uint32_t id, size_t chunk_len, uint32_t max_frame)
         out->len = mark;
         return bs__error_set(w.err, "cannot encode data");
     }
-    return bs__frame_end(out, mark, chunk_len, max_frame);
+    return bs__frame_end(out, mark, chunk_len + (last ? BS_DATA_TRAILER_LEN : 0), max_frame);
+}
+
+int bs__enc_data(bs_buf *out, uint32_t id, size_t chunk_len, uint32_t max_frame)
+{
+    return enc_data(out, id, chunk_len, false, max_frame);
+}
+
+int bs__enc_data_last(bs_buf *out, uint32_t id, size_t chunk_len, uint32_t max_frame)
+{
+    return enc_data(out, id, chunk_len, true, max_frame);
+}
+
+void bs__data_trailer(uint8_t out[BS_DATA_TRAILER_LEN], const uint8_t hash[BS_VALUE_HASH_LEN])
+{
+    out[0] = 0xc4; /* bin8 */
+    out[1] = BS_VALUE_HASH_LEN;
+    memcpy(out + 2, hash, BS_VALUE_HASH_LEN);
 }
 
 int bs__enc_log(bs_buf *out, unsigned level, const char *msg)

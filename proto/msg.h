@@ -19,7 +19,7 @@ enum bs__kind {
     BS_KIND_REQ = 1,  /* [1, id, method, args-map] */
     BS_KIND_OK = 2,   /* [2, id, result-map] */
     BS_KIND_ERR = 3,  /* [3, id, wire-code, message] */
-    BS_KIND_DATA = 4, /* [4, id, chunk-bin] */
+    BS_KIND_DATA = 4, /* [4, id, chunk-bin] or, last of a value, [4, id, chunk-bin, hash] */
     BS_KIND_LOG = 5,  /* [5, level, message] */
 };
 
@@ -103,6 +103,7 @@ typedef struct bs__env {
     size_t text_len;
     const uint8_t *data; /* DATA chunk */
     size_t data_len;
+    const uint8_t *hash; /* DATA: the value's hash (last chunk only), or NULL */
 } bs__env;
 
 /* Decodes the envelope of a frame's msgpack bytes: one array of the kind's
@@ -147,7 +148,7 @@ typedef struct bs__req {
     const char *after;   /* list: start after this name, or NULL */
     int64_t offset;      /* load (default 0) */
     int64_t size;        /* load: BS_SIZE_ALL or >= 0; store: value size */
-    const uint8_t *hash; /* store: BS_VALUE_HASH_LEN bytes */
+    const uint8_t *hash; /* store, inline value only: BS_VALUE_HASH_LEN bytes */
     const uint8_t *data; /* store / ping: inline bytes (has_data) */
     size_t data_len;
     bool has_data;
@@ -171,7 +172,7 @@ typedef struct bs__result {
     uint64_t present;
     bs_item_info info;     /* info: exists, directory, size, atime_ns */
     uint64_t value_size;   /* load: bytes of the value sent */
-    const uint8_t *hash;   /* load */
+    const uint8_t *hash;   /* load, inline value only */
     const uint8_t *data;   /* load / ping inline bytes */
     size_t data_len;
     bool has_data;
@@ -215,10 +216,17 @@ int bs__enc_ok(bs_buf *out, uint32_t id, uint32_t method, const bs__result *res,
 int bs__enc_err(bs_buf *out, uint32_t id, int code, const char *msg);
 /* A DATA frame header for a chunk of chunk_len bytes that follow. */
 int bs__enc_data(bs_buf *out, uint32_t id, size_t chunk_len, uint32_t max_frame);
+/* The header of a value's last DATA frame: the chunk_len bytes, then the
+ * BS_DATA_TRAILER_LEN bytes of bs__data_trailer follow. */
+int bs__enc_data_last(bs_buf *out, uint32_t id, size_t chunk_len, uint32_t max_frame);
+#define BS_DATA_TRAILER_LEN (2 + BS_VALUE_HASH_LEN)
+/* The hash element that ends a value's last DATA frame (msgpack bin8). */
+void bs__data_trailer(uint8_t out[BS_DATA_TRAILER_LEN], const uint8_t hash[BS_VALUE_HASH_LEN]);
 int bs__enc_log(bs_buf *out, unsigned level, const char *msg);
 
-/* Largest DATA chunk / inline value for a peer accepting max_frame. */
-static inline size_t bs__chunk_max(uint32_t max_frame) { return max_frame - 32; }
+/* Largest DATA chunk (room for the header and a trailing hash) / inline
+ * value for a peer accepting max_frame. */
+static inline size_t bs__chunk_max(uint32_t max_frame) { return max_frame - 64; }
 static inline size_t bs__inline_max(uint32_t max_frame)
 {
     return max_frame - BS_FRAME_OVERHEAD;

@@ -1,6 +1,7 @@
 /* Output queue (see outq.h). */
 #include "proto/outq.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,20 +10,32 @@
 /* Reclaim arena space once this much has been written in front of live data. */
 #define ARENA_SLACK (256u * 1024)
 
-static int seg_room(bs__outq *q)
+/* Room for n more segments. */
+static int seg_room_n(bs__outq *q, size_t n)
 {
-    if (q->seg_tail < q->seg_cap) return 0;
+    if (q->seg_cap - q->seg_tail >= n) return 0;
     if (q->seg_head > 0) {
         memmove(q->segs, q->segs + q->seg_head, (q->seg_tail - q->seg_head) * sizeof *q->segs);
         q->seg_tail -= q->seg_head;
         q->seg_head = 0;
-        if (q->seg_tail < q->seg_cap) return 0;
+        if (q->seg_cap - q->seg_tail >= n) return 0;
     }
     size_t cap = q->seg_cap ? q->seg_cap * 2 : 16;
+    while (cap - q->seg_tail < n) cap *= 2;
     bs__outseg *s = realloc(q->segs, cap * sizeof *s);
     if (!s) return bs__error_set(BS_ERR_NOMEM, "output queue");
     q->segs = s;
     q->seg_cap = cap;
+    return 0;
+}
+
+static int seg_room(bs__outq *q) { return seg_room_n(q, 1); }
+
+int bs__outq_reserve(bs__outq *q, size_t nsegs, size_t arena_bytes)
+{
+    /* +1: pending arena bytes may need a segment of their own */
+    if (seg_room_n(q, nsegs + 1) || bs__buf_reserve(&q->arena, arena_bytes))
+        return bs__error_set(BS_ERR_NOMEM, "output queue");
     return 0;
 }
 
@@ -51,6 +64,13 @@ int bs__outq_commit(bs__outq *q)
 
 int bs__outq_ref(bs__outq *q, const void *p, size_t n, void (*release)(void *), void *ctx)
 {
+    return bs__outq_ref_prepared(q, p, n, NULL, release, ctx);
+}
+
+int bs__outq_ref_prepared(bs__outq *q, const void *p, size_t n,
+                          void (*prepare)(void *, const uint8_t *, size_t),
+                          void (*release)(void *), void *ctx)
+{
     int rc = bs__outq_commit(q);
     if (!rc && n == 0) { /* nothing to write: done at once */
         if (release) release(ctx);
@@ -61,17 +81,23 @@ int bs__outq_ref(bs__outq *q, const void *p, size_t n, void (*release)(void *), 
         if (release) release(ctx);
         return rc;
     }
-    q->segs[q->seg_tail++] = (bs__outseg){.ext = p, .len = n, .release = release, .ctx = ctx};
+    q->segs[q->seg_tail++] =
+        (bs__outseg){.ext = p, .len = n, .release = release, .prepare = prepare, .ctx = ctx};
     q->pending += n;
     return 0;
 }
 
-int bs__outq_iov(const bs__outq *q, struct iovec *iov, int max)
+int bs__outq_iov(bs__outq *q, struct iovec *iov, int max)
 {
     int n = 0;
     for (size_t i = q->seg_head; i < q->seg_tail && n < max; i++) {
-        const bs__outseg *s = &q->segs[i];
+        bs__outseg *s = &q->segs[i];
         if (!s->len) continue;
+        if (s->prepare) {
+            if (n > 0) break; /* prepared once it is next: after this write */
+            s->prepare(s->ctx, s->ext, s->len);
+            s->prepare = NULL;
+        }
         iov[n].iov_base = (void *)(s->ext ? s->ext : q->arena.data + s->off);
         iov[n].iov_len = s->len;
         n++;

@@ -17,6 +17,8 @@ typedef struct bs__outseg {
     size_t off;
     size_t len;         /* bytes still to write */
     void (*release)(void *ctx);
+    /* runs once, just before the bytes are first handed out for writing */
+    void (*prepare)(void *ctx, const uint8_t *p, size_t n);
     void *ctx;
 } bs__outseg;
 
@@ -40,10 +42,24 @@ int bs__outq_commit(bs__outq *q);
  * freed. 0 or BS_ERR_NOMEM (release is then called at once). */
 int bs__outq_ref(bs__outq *q, const void *p, size_t n, void (*release)(void *), void *ctx);
 
+/* Like bs__outq_ref, and prepare(ctx, p, n) runs once, in queue order, when
+ * these bytes are next to be written (see bs__outq_iov). */
+int bs__outq_ref_prepared(bs__outq *q, const void *p, size_t n,
+                          void (*prepare)(void *, const uint8_t *, size_t),
+                          void (*release)(void *), void *ctx);
+
+/* Makes room for nsegs more segments and arena_bytes more arena bytes, so
+ * that queuing them cannot fail. 0 or BS_ERR_NOMEM. */
+int bs__outq_reserve(bs__outq *q, size_t nsegs, size_t arena_bytes);
+
 static inline size_t bs__outq_pending(const bs__outq *q) { return q->pending; }
 
-/* Up to max iovecs describing the next bytes to write; returns the count. */
-int bs__outq_iov(const bs__outq *q, struct iovec *iov, int max);
+/* Up to max iovecs describing the next bytes to write; returns the count.
+ * A segment with a prepare hook is handed out only once it is next in line
+ * (its hook runs then); the iovecs stop before it until then. So preparing
+ * a value (hashing) is spread over the writes, overlapping the bytes ahead
+ * of it still in the pipe, instead of preceding them all. */
+int bs__outq_iov(bs__outq *q, struct iovec *iov, int max);
 
 /* Drops the first n bytes (n <= pending), releasing finished segments. */
 void bs__outq_consume(bs__outq *q, size_t n);

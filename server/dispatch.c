@@ -10,6 +10,7 @@
 #include "bs_config.h"
 #include "borgstore/hash.h"
 #include "proto/mp.h"
+#include "proto/value_out.h"
 #include "server/serve.h"
 
 /* Upper bound of one encoded list entry: array, str header + name, bool,
@@ -241,11 +242,12 @@ static int h_load(serve *s)
         return bs__error_set(BS_ERR_INVALID, "%s: %zu bytes exceed the client's value limit",
                              req.name, len);
     }
-    uint8_t hash[BS_VALUE_HASH_LEN];
-    bs__value_hash(hash, buf, len);
-    bs__result res = {.value_size = len, .hash = hash};
+    bs__result res = {.value_size = len};
     bs_buf *arena = bs__outq_buf(&s->out);
     if (len <= bs__inline_max(s->peer_max_frame)) {
+        uint8_t hash[BS_VALUE_HASH_LEN];
+        bs__value_hash(hash, buf, len);
+        res.hash = hash;
         res.data = buf;
         res.data_len = len;
         res.has_data = true;
@@ -258,21 +260,16 @@ static int h_load(serve *s)
         /* the value goes out from the backend's buffer, freed once written */
         return bs__outq_ref(&s->out, buf, len, free_value, buf) ? fatal(s, req.id, "out of memory") : 0;
     }
+    /* DATA frames, the hash in the last one, computed as the chunks go out */
     if ((rc = bs__enc_ok(arena, req.id, req.method, &res, s->peer_max_frame, false, NULL))) {
         free(buf);
         return rc;
     }
-    size_t chunk = bs__chunk_max(s->peer_max_frame);
-    for (size_t off = 0; off < len; off += chunk) {
-        size_t n = len - off < chunk ? len - off : chunk;
-        bool last = off + n == len;
-        if (bs__enc_data(arena, req.id, n, s->peer_max_frame) ||
-            bs__outq_ref(&s->out, buf + off, n, last ? free_value : NULL, buf)) {
-            /* part of the value is queued already: a clean error is no
-             * longer possible, and half a value must never go out */
-            serve_log(s, BS_LOG_CRITICAL, "out of memory while queuing a value");
-            _exit(SERVE_EXIT_INTERNAL);
-        }
+    if (bs__outq_value(&s->out, req.id, buf, len, s->peer_max_frame, free_value, buf)) {
+        /* the result is queued already: a clean error is no longer possible,
+         * and a result without its value must never go out */
+        serve_log(s, BS_LOG_CRITICAL, "out of memory while queuing a value");
+        _exit(SERVE_EXIT_INTERNAL);
     }
     return 0;
 }
@@ -296,7 +293,8 @@ static int store_value(serve *s, const char *name, const uint8_t *hash, const vo
     return bs_backend_store(s->backend, name, data, len);
 }
 
-static void upload_finish(serve *s)
+/* The last chunk arrived, with the value's hash. */
+static void upload_finish(serve *s, const uint8_t *hash)
 {
     serve_upload *up = &s->up;
     int rc;
@@ -305,8 +303,7 @@ static void upload_finish(serve *s)
     } else {
         uint8_t got[BS_VALUE_HASH_LEN];
         crypto_generichash_final(&up->hashing, got, sizeof got);
-        rc = store_value(s, up->name, up->hash, up->value.data ? up->value.data : (uint8_t *)"",
-                         up->value.len, got);
+        rc = store_value(s, up->name, hash, up->value.data, up->value.len, got);
     }
     serve_log(s, BS_LOG_DEBUG, "store %s (%llu bytes) -> %s", up->name,
               (unsigned long long)up->size, bs_error_id(rc));
@@ -326,6 +323,10 @@ static int upload_data(serve *s, const bs__env *env)
     }
     if (env->data_len > up->size - up->received)
         return fatal(s, up->id, "more data than the store announced");
+    bool last = env->data_len == up->size - up->received;
+    if (last != (env->hash != NULL))
+        return fatal(s, up->id, last ? "the last DATA frame of a value must carry its hash"
+                                     : "only the last DATA frame of a value carries a hash");
     if (!up->discard) {
         size_t need = up->value.len + env->data_len;
         if (need > up->value.cap) { /* grow with the data, never past the size */
@@ -350,21 +351,25 @@ static int upload_data(serve *s, const bs__env *env)
         }
     }
     up->received += env->data_len;
-    if (up->received == up->size) upload_finish(s);
+    if (last) upload_finish(s, env->hash);
     return 0;
 }
 
 static int h_store(serve *s, int gate)
 {
     if (!req.has_data) { /* the value follows in DATA frames */
+        if (req.size == 0)
+            return bs__error_set(BS_ERR_PROTOCOL, "store: an empty value must be sent inline");
         serve_upload *up = &s->up;
         memset(up, 0, sizeof *up);
         up->active = true;
         up->id = req.id;
         up->size = (uint64_t)req.size;
         snprintf(up->name, sizeof up->name, "%s", req.name);
-        memcpy(up->hash, req.hash, sizeof up->hash);
         crypto_generichash_init(&up->hashing, NULL, 0, BS_VALUE_HASH_LEN);
+        if (!gate && req.hash)
+            gate = bs__error_set(BS_ERR_PROTOCOL, "store: the hash of a value in DATA frames "
+                                 "goes in its last frame");
         if (!gate && up->size > s->opt->max_value)
             gate = bs__error_set(BS_ERR_INVALID, "%s: %llu bytes exceed the server's value limit",
                                  req.name, (unsigned long long)up->size);
@@ -373,10 +378,10 @@ static int h_store(serve *s, int gate)
             up->err = gate;
             snprintf(up->errmsg, sizeof up->errmsg, "%s", bs_error_message());
         }
-        if (up->size == 0) upload_finish(s);
         return 0;
     }
     if (gate) return gate;
+    if (!req.hash) return bs__error_set(BS_ERR_PROTOCOL, "store: 'hash' is missing");
     int rc = store_value(s, req.name, req.hash, req.data, req.data_len, NULL);
     return rc ? rc : reply_ok(s, req.id, req.method, &empty_result);
 }
@@ -482,8 +487,10 @@ static const handler handlers[BS_M_COUNT] = {
 static int h_hello(serve *s)
 {
     if (!(req.hello.versions & (1u << BS_PROTO_VERSION))) {
-        serve_reply_err(s, req.id, BS_ERR_UNSUPPORTED,
-                        "no common protocol version (this server speaks 1)");
+        char msg[64];
+        snprintf(msg, sizeof msg, "no common protocol version (this server speaks %d)",
+                 BS_PROTO_VERSION);
+        serve_reply_err(s, req.id, BS_ERR_UNSUPPORTED, msg);
         s->fatal = true;
         return -1;
     }

@@ -64,7 +64,6 @@ typedef struct serve_upload {
     int err;                 /* the refusal (when discard) */
     char errmsg[BS_MESSAGE_MAX];
     char name[BS_NAME_BUF];
-    uint8_t hash[BS_VALUE_HASH_LEN];
     bs_buf value;
     crypto_generichash_state hashing; /* over the chunks as they arrive */
 } serve_upload;

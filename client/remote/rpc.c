@@ -19,6 +19,7 @@
 #include "proto/frame.h"
 #include "proto/limits.h"
 #include "proto/outq.h"
+#include "proto/value_out.h"
 
 #define HELLO_ID 1
 #define DEFAULT_TIMEOUT_MS 120000
@@ -297,10 +298,16 @@ static int on_result(bs__rpc *c, slot *s, const bs__env *env)
             return proto_fail(c, "%llu bytes sent for a smaller range", size);
         if (res.has_data && res.data_len != size)
             return proto_fail(c, "inline value of the wrong size (%llu)", res.data_len);
-        memcpy(s->hash, res.hash, sizeof s->hash);
+        /* inline: the hash comes along; in DATA frames: in the last one */
+        if (res.has_data != (res.hash != NULL))
+            return proto_fail(c, res.has_data ? "an inline value without its hash%.0llu"
+                                              : "a hash before a value in DATA frames%.0llu", 0);
+        if (!res.has_data && size == 0)
+            return proto_fail(c, "an empty value in DATA frames%.0llu", 0);
+        if (res.hash) memcpy(s->hash, res.hash, sizeof s->hash);
         /* the buffer the value lands in: whole when inline, else it grows
          * as DATA arrives, so an announced size costs nothing up front */
-        bool now = res.has_data || size == 0;
+        bool now = res.has_data;
         s->value_cap = now ? (size_t)size : size < c->o.max_frame ? (size_t)size : c->o.max_frame;
         r->value = malloc(s->value_cap ? s->value_cap : 1);
         if (!r->value) return fail(c, bs__error_set(BS_ERR_NOMEM, "no memory for a %llu-byte value",
@@ -349,6 +356,10 @@ static int on_frame(bs__rpc *c, const uint8_t *f, size_t len)
             return proto_fail(c, "the value of request %llu was interrupted", s->id);
         if (env.data_len > s->reply.value_len - s->value_got)
             return proto_fail(c, "more data than announced for request %llu", s->id);
+        bool last = env.data_len == s->reply.value_len - s->value_got;
+        if (last != (env.hash != NULL))
+            return proto_fail(c, last ? "the last chunk of value %llu lacks its hash"
+                                      : "a hash before the last chunk of value %llu", s->id);
         size_t need = (size_t)s->value_got + env.data_len;
         if (need > s->value_cap) { /* double, never past the announced size */
             size_t cap = s->value_cap * 2 > need ? s->value_cap * 2 : need;
@@ -362,9 +373,10 @@ static int on_frame(bs__rpc *c, const uint8_t *f, size_t len)
         memcpy(s->reply.value + s->value_got, env.data, env.data_len);
         crypto_generichash_update(c->rx_hash, s->reply.value + s->value_got, env.data_len);
         s->value_got += env.data_len;
-        if (s->value_got == s->reply.value_len) {
+        if (last) {
             uint8_t got[BS_VALUE_HASH_LEN];
             crypto_generichash_final(c->rx_hash, got, sizeof got);
+            memcpy(s->hash, env.hash, sizeof s->hash);
             check_hash(s, got);
             complete(c, s);
         }
@@ -622,11 +634,15 @@ int bs__rpc_submit_ex(bs__rpc *c, const bs__req *req, bool copy, uint32_t *id)
     bs__req r;
     memcpy(&r, req, offsetof(bs__req, name_buf)); /* the buffers are not needed */
     r.id = s->id;
+    bool in_frames = with_value && req->data_len > bs__inline_max(c->peer_max_frame);
     if (req->method == BS_M_STORE) {
         r.size = (int64_t)req->data_len;
         r.has_data = true;
         if (!r.data) r.data = (const uint8_t *)"";
-        if (!req->hash) {
+        /* inline: the hash goes in the header; in DATA frames it is
+         * computed as the chunks go out and travels in the last one */
+        r.hash = NULL;
+        if (!in_frames) {
             bs__value_hash(s->hash, r.data, r.data_len);
             r.hash = s->hash;
         }
@@ -638,18 +654,25 @@ int bs__rpc_submit_ex(bs__rpc *c, const bs__req *req, bool copy, uint32_t *id)
     bs_buf *arena = bs__outq_buf(&c->out);
     size_t before = bs__outq_pending(&c->out) + (arena->len - c->out.committed);
     int rc;
-    if (with_value && r.data_len > bs__inline_max(c->peer_max_frame)) {
+    if (in_frames) {
         r.has_data = false; /* header, then the value in DATA frames */
-        rc = bs__enc_req(arena, &r, c->peer_max_frame, false, NULL);
-        size_t chunk = bs__chunk_max(c->peer_max_frame);
-        for (size_t off = 0; !rc && off < r.data_len; off += chunk) {
-            size_t n = r.data_len - off < chunk ? r.data_len - off : chunk;
-            rc = bs__enc_data(arena, r.id, n, c->peer_max_frame);
-            if (!rc && copy) rc = bs__buf_append(arena, r.data + off, n);
-            if (!rc) rc = copy ? bs__outq_commit(&c->out)
-                               : bs__outq_ref(&c->out, r.data + off, n, NULL, NULL);
+        /* copy: the caller's buffer is not kept, so the frames go out
+         * from a private copy */
+        uint8_t *own = NULL;
+        if (copy && !(own = malloc(r.data_len))) {
+            s->id = 0;
+            return bs__error_set(BS_ERR_NOMEM, "no memory for a %zu-byte value", r.data_len);
         }
-        if (rc) { /* part of a value may be queued: the stream is no longer sound */
+        if (own) memcpy(own, r.data, r.data_len);
+        rc = bs__enc_req(arena, &r, c->peer_max_frame, false, NULL);
+        if (rc) {
+            free(own);
+            s->id = 0;
+            return rc == BS_ERR_NOMEM ? fail(c, rc) : rc;
+        }
+        rc = bs__outq_value(&c->out, r.id, own ? own : r.data, r.data_len, c->peer_max_frame,
+                            own ? free : NULL, own);
+        if (rc) { /* the header is queued: the stream is no longer sound */
             s->id = 0;
             return fail(c, rc);
         }

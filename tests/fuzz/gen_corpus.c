@@ -74,18 +74,32 @@ static void name_req(conv *c, uint32_t m, const char *name) { req(c, (bs__req){.
 static uint8_t hashes[16][BS_VALUE_HASH_LEN];
 static int nhash;
 
+/* Appends the DATA frames of a value, the hash in the last one. */
+static void data_frames(bs_buf *b, uint32_t id, const void *v, size_t n, size_t chunk,
+                        const uint8_t *h)
+{
+    for (size_t off = 0; off < n; off += chunk) {
+        size_t k = n - off < chunk ? n - off : chunk;
+        bool last = off + k == n;
+        must(last ? bs__enc_data_last(b, id, k, BS_FRAME_DEFAULT)
+                  : bs__enc_data(b, id, k, BS_FRAME_DEFAULT), "data");
+        bs__buf_append(b, (const uint8_t *)v + off, k);
+        if (last) {
+            uint8_t trailer[BS_DATA_TRAILER_LEN];
+            bs__data_trailer(trailer, h);
+            bs__buf_append(b, trailer, sizeof trailer);
+        }
+    }
+}
+
 static void store(conv *c, const char *name, const void *v, size_t n, size_t chunk)
 {
     uint8_t *h = hashes[nhash++ % 16];
     bs__value_hash(h, v, n);
-    bs__req r = {.method = BS_M_STORE, .name = name, .size = (int64_t)n, .hash = h,
-                 .data = v, .data_len = n, .has_data = chunk == 0};
+    bs__req r = {.method = BS_M_STORE, .name = name, .size = (int64_t)n,
+                 .hash = chunk ? NULL : h, .data = v, .data_len = n, .has_data = chunk == 0};
     req(c, r);
-    for (size_t off = 0; chunk && off < n; off += chunk) {
-        size_t k = n - off < chunk ? n - off : chunk;
-        must(bs__enc_data(&c->b, c->id, k, BS_FRAME_DEFAULT), "data");
-        bs__buf_append(&c->b, (const uint8_t *)v + off, k);
-    }
+    if (chunk) data_frames(&c->b, c->id, v, n, chunk, h);
 }
 
 static void conv_put(conv *c, const char *target, const char *name)
@@ -186,7 +200,7 @@ static void serve_seeds(void)
     req(&c, (bs__req){.method = BS_M_LIST_NEXT, .cursor = 99});
     req(&c, (bs__req){.method = BS_M_HASH, .name = "x", .alg = "md5"});
     bs__req again = {.method = BS_M_HELLO, .id = 77};
-    again.hello.versions = 2;
+    again.hello.versions = 1u << BS_PROTO_VERSION;
     again.hello.max_frame = BS_FRAME_MIN;
     must(bs__enc_req(&c.b, &again, BS_FRAME_MIN, false, NULL), "hello");
     static const uint8_t junk[] = {0, 0, 0, 3, 0x93, 0x01, 0xc1};
@@ -196,8 +210,7 @@ static void serve_seeds(void)
     conv_start(&c, 0, 0); /* an upload cut short by another request */
     path_req(&c, BS_M_CREATE, "u");
     path_req(&c, BS_M_OPEN, "u");
-    uint8_t h[BS_VALUE_HASH_LEN] = {0};
-    req(&c, (bs__req){.method = BS_M_STORE, .name = "data/u", .size = 10, .hash = h});
+    req(&c, (bs__req){.method = BS_M_STORE, .name = "data/u", .size = 10});
     must(bs__enc_data(&c.b, c.id, 4, BS_FRAME_DEFAULT), "data");
     bs__buf_append(&c.b, "abcd", 4);
     name_req(&c, BS_M_INFO, "data/u");
@@ -218,7 +231,7 @@ static void server_hello(bs_buf *b, uint32_t inflight)
     bs__buf_append(b, pre, sizeof pre);
     bs__result r = {0};
     bs__hello *h = &r.hello;
-    h->version = 1;
+    h->version = BS_PROTO_VERSION;
     snprintf(h->impl, sizeof h->impl, "seed-server");
     h->features = BS_FEAT_ALL;
     h->max_frame = BS_FRAME_DEFAULT;
@@ -245,12 +258,9 @@ static void replies(bs_buf *b, bool logs)
     ok(b, id++, BS_M_LOAD, &r);
     if (logs) must(bs__enc_log(b, BS_LOG_WARNING, "a warning from the server"), "log");
     bs__value_hash(h, "abcd", 4);
-    r = (bs__result){.value_size = 4, .hash = h};
+    r = (bs__result){.value_size = 4};
     ok(b, id, BS_M_LOAD, &r);
-    must(bs__enc_data(b, id, 2, BS_FRAME_DEFAULT), "data");
-    bs__buf_append(b, "ab", 2);
-    must(bs__enc_data(b, id++, 2, BS_FRAME_DEFAULT), "data");
-    bs__buf_append(b, "cd", 2);
+    data_frames(b, id++, "abcd", 4, 2, h);
     bs_item_info e[3] = {{.name = "aa", .size = 3}, {.name = "bb", .directory = true},
                          {.name = "cc", .size = 9}};
     r = (bs__result){.entries = e, .n_entries = 2, .has_cursor = true, .cursor = 1};
@@ -274,7 +284,7 @@ static void replies(bs_buf *b, bool logs)
     ok(b, id++, BS_M_MKDIR, &r);
     ok(b, id++, BS_M_LIST_END, &r);
     bs__value_hash(h, "", 0);
-    r = (bs__result){.value_size = 0, .hash = h};
+    r = (bs__result){.value_size = 0, .hash = h, .data = (const uint8_t *)"", .has_data = true};
     ok(b, id++, BS_M_LOAD, &r);
 }
 
@@ -316,7 +326,7 @@ static void msg_seeds(void)
     uint8_t h[BS_VALUE_HASH_LEN];
     bs__value_hash(h, "abc", 3);
     bs__req reqs[] = {
-        {.method = BS_M_HELLO, .hello = {.versions = 2, .impl = "x", .features = 7,
+        {.method = BS_M_HELLO, .hello = {.versions = 1u << BS_PROTO_VERSION, .impl = "x", .features = 7,
                                          .max_frame = BS_FRAME_DEFAULT, .log_level = 20}},
         {.method = BS_M_PING, .data = (const uint8_t *)"p", .data_len = 1, .has_data = true},
         {.method = BS_M_OPEN, .path = "/srv/repo"},

@@ -194,7 +194,7 @@ Test(alloc, a_request_costs_the_server_at_most_two_frames)
     cr_assert_eq(bs_backend_new(&s.backend, url, NULL), 0);
     bs_buf b = {0};
     bs__req h = {.method = BS_M_HELLO, .id = 1};
-    h.hello.versions = 2;
+    h.hello.versions = 1u << BS_PROTO_VERSION;
     h.hello.max_frame = BS_FRAME_DEFAULT;
     frame_req(&b, h);
     frame_req(&b, (bs__req){.method = BS_M_CREATE, .id = 2, .path = "x"});
@@ -203,9 +203,8 @@ Test(alloc, a_request_costs_the_server_at_most_two_frames)
     cr_assert(s.hello_done && bs_backend_is_open(s.backend));
 
     /* a store announcing 256 MiB, then 10 bytes of it */
-    uint8_t hash[BS_VALUE_HASH_LEN] = {0};
     frame_req(&b, (bs__req){.method = BS_M_STORE, .id = 4, .name = "data/big",
-                            .size = (int64_t)BS_VALUE_DEFAULT, .hash = hash});
+                            .size = (int64_t)BS_VALUE_DEFAULT});
     cr_assert_eq(bs__enc_data(&b, 4, 10, BS_FRAME_DEFAULT), 0);
     bs__buf_append(&b, "0123456789", 10);
     size_t worst = serve_all(&s, &b);
@@ -247,14 +246,13 @@ Test(alloc, an_announced_value_costs_the_client_nothing_before_it_arrives)
     bs__preamble_put(pre);
     bs__buf_append(&b, pre, sizeof pre);
     bs__result hello = {0};
-    hello.hello.version = 1;
+    hello.hello.version = BS_PROTO_VERSION;
     hello.hello.max_frame = BS_FRAME_DEFAULT;
     hello.hello.max_value = BS_VALUE_DEFAULT;
     hello.hello.max_inflight = 4;
     ok(&b, 1, BS_M_HELLO, &hello);
     size_t after_hello = b.len;
-    uint8_t h[BS_VALUE_HASH_LEN] = {0};
-    bs__result load = {.value_size = 1u << 30, .hash = h}; /* 1 GiB, to follow in DATA */
+    bs__result load = {.value_size = 1u << 30}; /* 1 GiB, to follow in DATA */
     ok(&b, 2, BS_M_LOAD, &load);
     cr_assert_eq(bs__enc_data(&b, 2, 10, BS_FRAME_DEFAULT), 0);
     bs__buf_append(&b, "0123456789", 10);
@@ -293,7 +291,7 @@ Test(alloc, a_value_arriving_in_pieces_is_assembled_exactly)
     bs__preamble_put(pre);
     bs__buf_append(&b, pre, sizeof pre);
     bs__result hello = {0};
-    hello.hello.version = 1;
+    hello.hello.version = BS_PROTO_VERSION;
     hello.hello.max_frame = BS_FRAME_DEFAULT;
     hello.hello.max_value = BS_VALUE_DEFAULT;
     hello.hello.max_inflight = 4;
@@ -301,11 +299,18 @@ Test(alloc, a_value_arriving_in_pieces_is_assembled_exactly)
     size_t after_hello = b.len;
     uint8_t h[BS_VALUE_HASH_LEN];
     bs__value_hash(h, val, len);
-    bs__result load = {.value_size = len, .hash = h};
+    bs__result load = {.value_size = len};
     ok(&b, 2, BS_M_LOAD, &load);
     for (size_t off = 0; off < len; off += chunk) {
-        cr_assert_eq(bs__enc_data(&b, 2, chunk, BS_FRAME_DEFAULT), 0);
+        bool last = off + chunk == len;
+        cr_assert_eq(last ? bs__enc_data_last(&b, 2, chunk, BS_FRAME_DEFAULT)
+                          : bs__enc_data(&b, 2, chunk, BS_FRAME_DEFAULT), 0);
         bs__buf_append(&b, val + off, chunk);
+        if (last) { /* the hash ends the last frame */
+            uint8_t trailer[BS_DATA_TRAILER_LEN];
+            bs__data_trailer(trailer, h);
+            bs__buf_append(&b, trailer, sizeof trailer);
+        }
     }
     mem_transport t;
     mem_transport_init(&t, b.data, after_hello, 100000);

@@ -4,6 +4,11 @@
  *   unknown-id   answer each request with a reply for another id
  *   duplicate    answer each request twice
  *   bad-hash     answer every load with bytes that do not match the hash
+ *   frames-ok    answer loads correctly in DATA frames (the hash in the last)
+ *   frames-bad-hash   ... with a last frame whose hash does not match
+ *   frames-no-hash    ... with no hash in the last frame
+ *   frames-early-hash ... with the hash in the first frame
+ *   frames-header-hash ... with the hash in the result instead
  *   silent       never answer after the handshake
  *   huge-frame   answer with a frame length of 0xffffffff
  *   huge-count   answer with an array header of 2^32-1 elements
@@ -75,7 +80,7 @@ int main(int argc, char **argv)
     next_frame(&f, &len);
     if (bs__env_decode(f, len, &env) || env.method != BS_M_HELLO) return 4;
     bs__result res = {0};
-    res.hello = (bs__hello){.version = 1, .features = BS_FEAT_ALL, .max_frame = BS_FRAME_DEFAULT,
+    res.hello = (bs__hello){.version = BS_PROTO_VERSION, .features = BS_FEAT_ALL, .max_frame = BS_FRAME_DEFAULT,
                             .max_value = BS_VALUE_DEFAULT, .max_inflight = 4,
                             .max_inflight_bytes = 1 << 20, .max_name = 100, .list_page = 100,
                             .max_defrag = 10};
@@ -103,6 +108,30 @@ int main(int argc, char **argv)
             continue;
         }
         uint8_t hash[BS_VALUE_HASH_LEN];
+        if (m == BS_M_LOAD && !strncmp(mode, "frames-", 7)) {
+            /* 100000 bytes in two DATA frames */
+            static uint8_t v[100000];
+            memset(v, 'v', sizeof v);
+            bs__value_hash(hash, v, sizeof v);
+            res.value_size = sizeof v;
+            if (!strcmp(mode, "frames-header-hash")) res.hash = hash;
+            bs__enc_ok(&b, env.id, m, &res, BS_FRAME_DEFAULT, false, NULL);
+            bool early = !strcmp(mode, "frames-early-hash");
+            bool trailing = !strcmp(mode, "frames-ok") || !strcmp(mode, "frames-bad-hash");
+            if (!strcmp(mode, "frames-bad-hash")) hash[0] ^= 1;
+            for (size_t off = 0; off < sizeof v; off += sizeof v / 2) {
+                bool with = off ? trailing : early;
+                if (with) bs__enc_data_last(&b, env.id, sizeof v / 2, BS_FRAME_DEFAULT);
+                else bs__enc_data(&b, env.id, sizeof v / 2, BS_FRAME_DEFAULT);
+                bs__buf_append(&b, v + off, sizeof v / 2);
+                uint8_t trailer[BS_DATA_TRAILER_LEN];
+                bs__data_trailer(trailer, hash);
+                if (with) bs__buf_append(&b, trailer, sizeof trailer);
+            }
+            out(b.data, b.len);
+            b.len = 0;
+            continue;
+        }
         if (m == BS_M_LOAD) {
             bs__value_hash(hash, "abd", 3);
             res.value_size = 3;

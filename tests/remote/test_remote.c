@@ -296,6 +296,13 @@ Test(remote, protocol_violations_are_errors_not_crashes)
     cr_assert_eq(fake("huge-count"), BS_ERR_PROTOCOL);
     cr_assert_eq(fake("garbage"), BS_ERR_PROTOCOL);
     cr_assert_eq(fake("bad-hash"), BS_ERR_INTEGRITY, "the load reply's hash is checked");
+    /* values in DATA frames: the hash in the last frame, nowhere else */
+    cr_assert_eq(fake("frames-ok"), 0, "%s", bs_error_message());
+    cr_assert_eq(fake("frames-bad-hash"), BS_ERR_INTEGRITY, "the trailing hash is checked");
+    cr_assert_eq(fake("frames-no-hash"), BS_ERR_PROTOCOL);
+    cr_assert_not_null(strstr(bs_error_message(), "lacks its hash"), "%s", bs_error_message());
+    cr_assert_eq(fake("frames-early-hash"), BS_ERR_PROTOCOL);
+    cr_assert_eq(fake("frames-header-hash"), BS_ERR_PROTOCOL);
     unsetenv("BORGSTORE_RETRIES");
 }
 

@@ -218,13 +218,24 @@ int srv_store_chunked(srv *s, const char *name, const void *data, size_t len, si
 {
     uint8_t h[BS_VALUE_HASH_LEN];
     bs__value_hash(h, data, len);
-    bs__req r = {.method = BS_M_STORE, .name = name, .size = (int64_t)len, .hash = h};
+    return srv_store_chunked_hash(s, name, data, len, chunk, h);
+}
+
+int srv_store_chunked_hash(srv *s, const char *name, const void *data, size_t len, size_t chunk,
+                           const uint8_t hash[BS_VALUE_HASH_LEN])
+{
+    bs__req r = {.method = BS_M_STORE, .name = name, .size = (int64_t)len};
     uint32_t id = srv_send(s, &r);
     for (size_t off = 0; off < len; off += chunk) {
         size_t n = len - off < chunk ? len - off : chunk;
+        bool last = off + n == len;
         bs_buf b = {0};
-        cr_assert_eq(bs__enc_data(&b, id, n, BS_FRAME_CEIL), 0);
-        bool ok = srv_send_raw(s, b.data, b.len) && srv_send_raw(s, (const uint8_t *)data + off, n);
+        cr_assert_eq(last ? bs__enc_data_last(&b, id, n, BS_FRAME_CEIL)
+                          : bs__enc_data(&b, id, n, BS_FRAME_CEIL), 0);
+        uint8_t trailer[BS_DATA_TRAILER_LEN];
+        bs__data_trailer(trailer, hash);
+        bool ok = srv_send_raw(s, b.data, b.len) && srv_send_raw(s, (const uint8_t *)data + off, n) &&
+                  (!last || srv_send_raw(s, trailer, sizeof trailer));
         bs__buf_free(&b);
         if (!ok) break;
     }
@@ -241,7 +252,9 @@ int srv_load(srv *s, const char *name, int64_t off, int64_t size, uint8_t **out,
     int rc = srv_call(s, &r, &res);
     if (rc) return rc;
     uint8_t hash[BS_VALUE_HASH_LEN];
-    memcpy(hash, res.hash, sizeof hash);
+    /* inline: the hash in the result; DATA frames: in the last one */
+    cr_assert_eq(res.has_data, res.hash != NULL, "the hash travels with an inline value only");
+    if (res.hash) memcpy(hash, res.hash, sizeof hash);
     uint64_t total = res.value_size;
     uint8_t *buf = malloc(total ? total : 1);
     size_t got = 0;
@@ -258,6 +271,8 @@ int srv_load(srv *s, const char *name, int64_t off, int64_t size, uint8_t **out,
         cr_assert_leq(env.data_len, total - got);
         memcpy(buf + got, env.data, env.data_len);
         got += env.data_len;
+        cr_assert_eq(env.hash != NULL, got == total, "only the last DATA frame has the hash");
+        if (env.hash) memcpy(hash, env.hash, sizeof hash);
     }
     uint8_t check[BS_VALUE_HASH_LEN];
     bs__value_hash(check, buf, total);

@@ -49,6 +49,9 @@ int srv_simple(srv *s, uint32_t method, const char *name);
 int srv_store(srv *s, const char *name, const void *data, size_t len);
 /* Stores with the value in DATA frames of chunk bytes. */
 int srv_store_chunked(srv *s, const char *name, const void *data, size_t len, size_t chunk);
+/* The same with the given hash in the last DATA frame (a wrong one: INTEGRITY). */
+int srv_store_chunked_hash(srv *s, const char *name, const void *data, size_t len, size_t chunk,
+                           const uint8_t hash[BS_VALUE_HASH_LEN]);
 /* Loads into a malloc'd buffer (collecting DATA frames, checking the hash). */
 int srv_load(srv *s, const char *name, int64_t off, int64_t size, uint8_t **out, size_t *len);
 /* Waits for the server to exit: its wait status, or -1 after timeout_ms

@@ -191,13 +191,83 @@ Test(badinput, huge_container_headers_are_refused_cheaply)
     }
 }
 
+/* One DATA frame of id; with hash, the value's last (hash appended). */
+static void send_data(srv *s, uint32_t id, const char *chunk, const uint8_t *hash)
+{
+    bs_buf b = {0};
+    size_t n = strlen(chunk);
+    cr_assert_eq(hash ? bs__enc_data_last(&b, id, n, BS_FRAME_CEIL)
+                      : bs__enc_data(&b, id, n, BS_FRAME_CEIL), 0);
+    bs__buf_append(&b, chunk, n);
+    if (hash) {
+        uint8_t trailer[BS_DATA_TRAILER_LEN];
+        bs__data_trailer(trailer, hash);
+        bs__buf_append(&b, trailer, sizeof trailer);
+    }
+    srv_send_raw(s, b.data, b.len);
+    bs__buf_free(&b);
+}
+
+static bool exists(srv *s, const char *name)
+{
+    bs__req r = {.method = BS_M_INFO, .name = name};
+    bs__result res;
+    cr_assert_eq(srv_call(s, &r, &res), 0, "%s", srv_last_error);
+    return res.info.exists;
+}
+
+Test(badinput, a_value_in_data_frames_has_its_hash_in_the_last_frame_only)
+{
+    uint8_t h[BS_VALUE_HASH_LEN];
+    bs__value_hash(h, "abcdefgh", 8);
+    /* the last frame without the hash: the stream is unsound, nothing stored */
+    srv s;
+    ready(&s);
+    bs__req r = {.method = BS_M_STORE, .name = "x", .size = 8};
+    uint32_t id = srv_send(&s, &r);
+    send_data(&s, id, "abcd", NULL);
+    send_data(&s, id, "efgh", NULL);
+    cr_assert_eq(next_error(&s), BS_ERR_PROTOCOL);
+    cr_assert_eq(feed_and_finish(&s, "", 0), 5);
+    /* a hash before the last frame */
+    ready(&s);
+    cr_assert(!exists(&s, "x"), "stored without its hash");
+    id = srv_send(&s, &r);
+    send_data(&s, id, "abcd", h);
+    cr_assert_eq(next_error(&s), BS_ERR_PROTOCOL);
+    cr_assert_eq(feed_and_finish(&s, "", 0), 5);
+    /* a hash in the header as well: refused, the data swallowed, the
+     * connection goes on */
+    ready(&s);
+    r.hash = h;
+    id = srv_send(&s, &r);
+    send_data(&s, id, "abcd", NULL);
+    send_data(&s, id, "efgh", h);
+    cr_assert_eq(next_error(&s), BS_ERR_PROTOCOL);
+    cr_assert(!exists(&s, "x"));
+    /* an empty value must be inline (no frames would carry its hash) */
+    r = (bs__req){.method = BS_M_STORE, .name = "x", .size = 0};
+    bs__result res;
+    cr_assert_eq(srv_call(&s, &r, &res), BS_ERR_PROTOCOL);
+    cr_assert(!exists(&s, "x"));
+    /* and done right, it is stored */
+    r = (bs__req){.method = BS_M_STORE, .name = "x", .size = 8};
+    id = srv_send(&s, &r);
+    send_data(&s, id, "abcd", NULL);
+    send_data(&s, id, "efgh", h);
+    bs__env env;
+    cr_assert_eq(srv_recv(&s, &env, 5000), 1);
+    cr_assert_eq(env.kind, BS_KIND_OK, "%.*s", (int)env.text_len, env.text);
+    cr_assert(exists(&s, "x"));
+    cr_assert_eq(feed_and_finish(&s, "", 0), 0);
+}
+
 Test(badinput, upload_mistakes_end_the_connection)
 {
-    uint8_t h[BS_VALUE_HASH_LEN] = {0};
     /* DATA for another id */
     srv s;
     ready(&s);
-    bs__req r = {.method = BS_M_STORE, .name = "x", .size = 10, .hash = h};
+    bs__req r = {.method = BS_M_STORE, .name = "x", .size = 10};
     uint32_t id = srv_send(&s, &r);
     bs_buf b = {0};
     bs__enc_data(&b, id + 1, 4, BS_FRAME_CEIL);
@@ -236,15 +306,22 @@ Test(badinput, killing_the_server_mid_store_leaves_no_trace)
     for (int variant = 0; variant < 2; variant++) {
         srv s;
         ready(&s);
-        bs__req r = {.method = BS_M_STORE, .name = "data/big", .size = (int64_t)len, .hash = h};
+        bs__req r = {.method = BS_M_STORE, .name = "data/big", .size = (int64_t)len};
         uint32_t id = srv_send(&s, &r);
         size_t sent_until = variant == 0 ? len / 2 : len; /* half, or everything */
         size_t chunk = 512 * 1024;
         for (size_t off = 0; off < sent_until; off += chunk) {
             bs_buf b = {0};
-            bs__enc_data(&b, id, chunk, BS_FRAME_CEIL);
+            bool last = off + chunk == len;
+            if (last) bs__enc_data_last(&b, id, chunk, BS_FRAME_CEIL);
+            else bs__enc_data(&b, id, chunk, BS_FRAME_CEIL);
             srv_send_raw(&s, b.data, b.len);
             srv_send_raw(&s, val + off, chunk);
+            if (last) {
+                uint8_t trailer[BS_DATA_TRAILER_LEN];
+                bs__data_trailer(trailer, h);
+                srv_send_raw(&s, trailer, sizeof trailer);
+            }
             bs__buf_free(&b);
         }
         kill(s.pid, SIGKILL);
