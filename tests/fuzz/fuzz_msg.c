@@ -265,6 +265,10 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
         inside(env.text, env.text_len, "text");
         inside(env.data, env.data_len, "data");
         if (env.kind == BS_KIND_DATA) FUZZ_CHECK(env.data_len > 0, "empty DATA chunk");
+        if (env.hash) {
+            FUZZ_CHECK(env.kind == BS_KIND_DATA, "a hash outside DATA");
+            inside(env.hash, BS_VALUE_HASH_LEN, "trailing hash");
+        }
         if (env.kind == BS_KIND_REQ) req_check(env.method, env.body, env.body_len);
         if (env.kind == BS_KIND_OK) res_check((uint32_t)method, env.body, env.body_len);
     }
