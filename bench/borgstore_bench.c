@@ -14,7 +14,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: borgstore-bench URL [--n N] [--m M] [--size BYTES] [--large-size BYTES]\n"
-            "                       [--window W]\n"
+            "                       [--window W] [--rss]\n"
             "Runs the standard workload against URL (the store must not exist; it is\n"
             "created and destroyed): store N values of --size bytes (default 5000 x\n"
             "1024) under data/<sha256>, list, info, load, partial load (first 64\n"
@@ -23,7 +23,11 @@ static void usage(FILE *f)
             "the batch API (default: what the backend advertises); --window 1 is the\n"
             "sequential baseline using the single-item API.\n"
             "Output: one line per phase 'phase count seconds ops/s MB/s' (MB = 10^6\n"
-            "bytes, '-' without payload), then '# errors=N'. Exit 1 when N > 0.\n");
+            "bytes, '-' without payload), then '# errors=N'. Exit 1 when N > 0.\n"
+            "--rss adds after each phase '# rss phase=P peak_kib= now_kib= start_kib='\n"
+            "(this process's VmHWM, reset at the phase start, and VmRSS), the same for a\n"
+            "spawned borgstore-serve ('# rss server phase=P ...') and the bytes the\n"
+            "bench itself keeps per item ('# rss bookkeeping_bytes=').\n");
 }
 
 int main(int argc, char **argv)
@@ -33,6 +37,7 @@ int main(int argc, char **argv)
         {"n", required_argument, 0, 'n'},          {"m", required_argument, 0, 'm'},
         {"size", required_argument, 0, 's'},       {"large-size", required_argument, 0, 'l'},
         {"window", required_argument, 0, 'w'},     {"help", no_argument, 0, 'h'},
+        {"rss", no_argument, 0, 'r'},
         {0, 0, 0, 0},
     };
     int c;
@@ -43,6 +48,7 @@ int main(int argc, char **argv)
         case 's': p.size = strtoul(optarg, NULL, 10); break;
         case 'l': p.large_size = strtoul(optarg, NULL, 10); break;
         case 'w': p.window = strtoul(optarg, NULL, 10); break;
+        case 'r': p.rss = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -2,10 +2,12 @@
  * sequential (window 1) or through the batch API. */
 #include "bench/workload.h"
 
+#include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "borgstore/borgstore.h"
 
@@ -20,6 +22,7 @@ typedef struct bench {
     const void **value_ptrs;
     size_t *lens;
     size_t cur_load_size;       /* bytes a load of the current phase returns */
+    long rss_start;             /* --rss: VmRSS (KiB) when the phase started */
 } bench;
 
 static double now(void)
@@ -29,12 +32,91 @@ static double now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* --rss: VmHWM and VmRSS (KiB) of pid (0: this process) from /proc. */
+static int rss_read(long pid, long *hwm, long *rss)
+{
+    char path[64], line[256];
+    if (pid) snprintf(path, sizeof path, "/proc/%ld/status", pid);
+    else snprintf(path, sizeof path, "/proc/self/status");
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    *hwm = *rss = -1;
+    while (fgets(line, sizeof line, f)) {
+        sscanf(line, "VmHWM: %ld", hwm);
+        sscanf(line, "VmRSS: %ld", rss);
+    }
+    fclose(f);
+    return *hwm < 0 || *rss < 0 ? -1 : 0;
+}
+
+/* Resets VmHWM to the current VmRSS (Linux >= 4.0). */
+static void rss_reset(long pid)
+{
+    char path[64];
+    if (pid) snprintf(path, sizeof path, "/proc/%ld/clear_refs", pid);
+    else snprintf(path, sizeof path, "/proc/self/clear_refs");
+    FILE *f = fopen(path, "w");
+    if (!f) return;
+    fputs("5", f);
+    fclose(f);
+}
+
+/* The spawned borgstore-serve of serve:// (our only child), or 0. */
+static long rss_child(void)
+{
+    DIR *d = opendir("/proc");
+    if (!d) return 0;
+    long found = 0, self = (long)getpid();
+    struct dirent *e;
+    while (!found && (e = readdir(d))) {
+        char path[300], buf[512];
+        if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        size_t len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        const char *rp = strrchr(buf, ')'); /* "pid (comm) state ppid ..." */
+        char state;
+        long ppid;
+        if (rp && sscanf(rp + 1, " %c %ld", &state, &ppid) == 2 && ppid == self)
+            found = strtol(e->d_name, NULL, 10);
+    }
+    closedir(d);
+    return found;
+}
+
+/* Marks a phase's start: peak memory is measured from here (--rss). */
+static double phase_start(bench *b)
+{
+    if (b->p->rss) {
+        long hwm, child = rss_child();
+        rss_reset(0);
+        if (child) rss_reset(child);
+        if (rss_read(0, &hwm, &b->rss_start)) b->rss_start = -1;
+    }
+    return now();
+}
+
+static void rss_report(bench *b, const char *phase)
+{
+    long hwm, rss, child = rss_child();
+    if (!rss_read(0, &hwm, &rss))
+        fprintf(b->out, "# rss phase=%s peak_kib=%ld now_kib=%ld start_kib=%ld\n", phase, hwm,
+                rss, b->rss_start);
+    if (child && !rss_read(child, &hwm, &rss))
+        fprintf(b->out, "# rss server phase=%s pid=%ld peak_kib=%ld now_kib=%ld\n", phase, child,
+                hwm, rss);
+}
+
 static void report(bench *b, const char *phase, size_t count, double secs, double bytes)
 {
     if (secs <= 0) secs = 1e-9;
     fprintf(b->out, "%-14s %8zu %9.3f %11.0f ", phase, count, secs, count / secs);
     if (bytes > 0) fprintf(b->out, "%9.1f\n", bytes / secs / 1e6);
     else fprintf(b->out, "%9s\n", "-");
+    if (b->p->rss) rss_report(b, phase);
     fflush(b->out);
 }
 
@@ -136,7 +218,7 @@ static void run_batch(bench *b, phase_kind k)
 
 static void small_phase(bench *b, const char *label, phase_kind k, bool payload)
 {
-    double t = now();
+    double t = phase_start(b);
     if (b->p->window != 1) run_batch(b, k);
     else run_sequential(b, k);
     double bytes = 0;
@@ -146,7 +228,7 @@ static void small_phase(bench *b, const char *label, phase_kind k, bool payload)
 
 static void list_phase(bench *b)
 {
-    double t = now();
+    double t = phase_start(b);
     bs_store_list_iter *it;
     size_t count = 0;
     int rc = bs_store_list_begin(b->store, "data", false, &it);
@@ -210,7 +292,10 @@ static void large_phases(bench *b)
         lens[i] = size;
     }
     bool batch = b->p->window != 1;
-    double t = now();
+    if (b->p->rss)
+        fprintf(b->out, "# rss large_bookkeeping_bytes=%zu\n",
+                m * (size + BS_NAME_BUF + 2 * sizeof(void *) + sizeof(size_t)));
+    double t = phase_start(b);
     if (batch) {
         int rc = bs_store_store_many(b->store, name_ptrs, value_ptrs, lens, m, b->p->window,
                                      on_large_stored, &l);
@@ -222,7 +307,7 @@ static void large_phases(bench *b)
         }
     }
     report(b, "store_large", m, now() - t, (double)m * size);
-    t = now();
+    t = phase_start(b);
     if (batch) {
         int rc = bs_store_load_many(b->store, name_ptrs, m, 0, BS_SIZE_ALL, false, b->p->window,
                                     on_large_loaded, &l);
@@ -254,6 +339,8 @@ long bs_bench_run(const bs_bench_params *p, FILE *out)
         {.prefix = "data/", .levels = {1}, .nlevels = 1},
     };
     bs_store_config cfg = {.namespaces = ns, .n_namespaces = 2};
+    long hwm, base_kib = -1, after_kib = -1;
+    if (p->rss) rss_read(0, &hwm, &base_kib);
     b.names = calloc(p->n ? p->n : 1, sizeof *b.names);
     b.values = malloc(p->n * p->size + 1);
     b.name_ptrs = calloc(p->n ? p->n : 1, sizeof *b.name_ptrs);
@@ -272,18 +359,26 @@ long bs_bench_run(const bs_bench_params *p, FILE *out)
         b.value_ptrs[i] = b.values + i * p->size;
         b.lens[i] = p->size;
     }
+    if (p->rss) {
+        /* what the bench keeps per item (names, values, the batch API's views),
+         * so it can be told apart from the library's memory */
+        rss_read(0, &hwm, &after_kib);
+        fprintf(out, "# rss bookkeeping_bytes=%zu baseline_kib=%ld after_bookkeeping_kib=%ld\n",
+                p->n * (BS_NAME_BUF + p->size + 2 * sizeof(void *) + sizeof(size_t)), base_kib,
+                after_kib);
+    }
     int rc = bs_store_new(&b.store, p->url, &cfg);
     if (rc) {
         fail(&b, "open", p->url, rc);
         goto out;
     }
-    double t = now();
+    double t = phase_start(&b);
     if ((rc = bs_store_create(b.store, 0))) {
         fail(&b, "create", p->url, rc);
         goto out;
     }
     report(&b, "create", 1, now() - t, 0);
-    t = now();
+    t = phase_start(&b);
     if ((rc = bs_store_open(b.store))) {
         fail(&b, "open", p->url, rc);
         goto out;
@@ -297,10 +392,10 @@ long bs_bench_run(const bs_bench_params *p, FILE *out)
     small_phase(&b, "soft_delete", PH_SOFTDEL, false);
     small_phase(&b, "delete", PH_DELETE, false);
     large_phases(&b);
-    t = now();
+    t = phase_start(&b);
     if ((rc = bs_store_close(b.store))) fail(&b, "close", p->url, rc);
     report(&b, "close", 1, now() - t, 0);
-    t = now();
+    t = phase_start(&b);
     if ((rc = bs_store_destroy(b.store))) fail(&b, "destroy", p->url, rc);
     report(&b, "destroy", 1, now() - t, 0);
 out:
