@@ -19,7 +19,7 @@
 #include "backends/backend.h"
 #include "backends/sftp_internal.h"
 #include "backends/sftp_raw.h"
-#include "client/remote/ssh_session.h"
+#include "common/ssh_session.h"
 #include "common/error.h"
 #include "common/hashing.h"
 #include "common/names.h"

@@ -1,7 +1,7 @@
 /* The ssh:// transport: a command (borgstore-serve) executed on an SSH
  * channel with libssh, driven non-blocking so that streaming both ways at
  * once never deadlocks. The session (config, known hosts, keys) comes from
- * ssh_session.c; the remote stderr is kept in a small ring for messages. */
+ * common/ssh_session.c; the remote stderr is kept in a small ring for messages. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "client/remote/ssh_session.h"
+#include "common/ssh_session.h"
 #include "client/transport.h"
 #include "common/error.h"
 

@@ -1,4 +1,4 @@
-/* The ssh config reader of client/remote/ssh_session.c (used for what
+/* The ssh config reader of common/ssh_session.c (used for what
  * libssh 0.10 cannot report, StrictHostKeyChecking): Host and Match blocks,
  * first value wins, Include, syntax variants. No sshd needed. */
 #include <criterion/criterion.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "borgstore/errors.h"
-#include "client/remote/ssh_session.h"
+#include "common/ssh_session.h"
 #include "testutil.h"
 
 static char *dir;

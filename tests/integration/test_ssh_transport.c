@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "borgstore/errors.h"
-#include "client/remote/ssh_session.h"
+#include "common/ssh_session.h"
 #include "client/transport.h"
 #include "sshd_fixture.h"
 #include "testutil.h"

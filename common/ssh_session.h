@@ -2,8 +2,8 @@
  * ssh:// transport and the sftp:// backend. It reads the OpenSSH client
  * config, verifies the server's host key against known_hosts (strict by
  * default, accept-new on request) and logs in with the agent or key files. */
-#ifndef BS_CLIENT_SSH_SESSION_H
-#define BS_CLIENT_SSH_SESSION_H
+#ifndef BS_COMMON_SSH_SESSION_H
+#define BS_COMMON_SSH_SESSION_H
 
 #include <stddef.h>
 

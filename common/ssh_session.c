@@ -2,7 +2,7 @@
  * libssh plus a small reader for what libssh 0.10 cannot report back
  * (StrictHostKeyChecking), known-hosts policy, agent/key authentication and
  * error messages that name the host and the fix. */
-#include "client/remote/ssh_session.h"
+#include "common/ssh_session.h"
 
 #include <ctype.h>
 #include <errno.h>
