@@ -4,27 +4,10 @@
 #include <string.h>
 
 #include "proto/outq.h"
+#include "tests/proto/drain.h"
 
 static int released;
 static void on_release(void *ctx) { released += *(int *)ctx; }
-
-/* Drains q into out, n bytes per "write". */
-static void drain(bs__outq *q, bs_buf *out, size_t step)
-{
-    while (bs__outq_pending(q)) {
-        struct iovec iov[8];
-        int n = bs__outq_iov(q, iov, 8);
-        cr_assert_gt(n, 0);
-        size_t left = step, done = 0;
-        for (int i = 0; i < n && left; i++) {
-            size_t t = iov[i].iov_len < left ? iov[i].iov_len : left;
-            bs__buf_append(out, iov[i].iov_base, t);
-            left -= t;
-            done += t;
-        }
-        bs__outq_consume(q, done);
-    }
-}
 
 Test(outq, arena_bytes_merge_into_one_segment)
 {

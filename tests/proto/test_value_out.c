@@ -9,32 +9,11 @@
 #include "proto/frame.h"
 #include "proto/msg.h"
 #include "proto/value_out.h"
+#include "tests/proto/drain.h"
 #include "tests/helpers/testutil.h"
 
 static int released;
 static void on_release(void *ctx) { released += *(int *)ctx; }
-
-/* Writes everything queued into out, at most step bytes per "write";
- * returns how many iov calls it took. */
-static int drain(bs__outq *q, bs_buf *out, size_t step)
-{
-    int calls = 0;
-    while (bs__outq_pending(q)) {
-        struct iovec iov[64];
-        int n = bs__outq_iov(q, iov, 64);
-        calls++;
-        cr_assert_gt(n, 0);
-        size_t left = step, done = 0;
-        for (int i = 0; i < n && left; i++) {
-            size_t t = iov[i].iov_len < left ? iov[i].iov_len : left;
-            bs__buf_append(out, iov[i].iov_base, t);
-            left -= t;
-            done += t;
-        }
-        bs__outq_consume(q, done);
-    }
-    return calls;
-}
 
 /* Decodes the DATA frames in wire and checks them against value. */
 static void check_frames(const bs_buf *wire, uint32_t id, const uint8_t *value, size_t len)
