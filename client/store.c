@@ -35,14 +35,10 @@ static void sleep_until(uint64_t deadline)
     }
 }
 
-/* The emulator, as Python's _backend_call: a backend call that started at
- * start and moved volume bytes should have taken latency + volume/bandwidth;
- * sleep for whatever of that the real call did not already take. */
-void bs__store_emulate(const bs_store *s, uint64_t start, uint64_t volume)
-{
-    bs__store_emulate_calls(s, start, 1, volume);
-}
-
+/* The emulator, as Python's _backend_call: `calls` backend round trips that
+ * started at start and moved volume bytes should have taken
+ * calls * latency + volume/bandwidth; sleep for whatever of that the real
+ * calls did not already take. */
 void bs__store_emulate_calls(const bs_store *s, uint64_t start, uint64_t calls, uint64_t volume)
 {
     if (!s->latency_ns && s->bandwidth <= 0) return;
@@ -52,11 +48,30 @@ void bs__store_emulate_calls(const bs_store *s, uint64_t start, uint64_t calls, 
     if (bs__store_now_ns() < deadline) sleep_until(deadline);
 }
 
-/* A successful Store call of kind op that began at start. */
-void bs__store_count(bs_store *s, int op, uint64_t start)
+uint64_t bs__store_call_begin(bs_store *s)
 {
-    s->calls[op]++;
-    s->time_ns[op] += bs__store_now_ns() - start;
+    pthread_mutex_lock(&s->mu);
+    return bs__store_now_ns();
+}
+
+int bs__store_call_end(bs_store *s, int rc, int op, uint64_t start, uint64_t since,
+                       uint64_t volume)
+{
+    if (!rc) {
+        bs__store_emulate_calls(s, since, 1, volume);
+        if (op == OP_LOAD) {
+            s->be_load_volume += volume;
+            s->load_volume += volume;
+        } else if (op == OP_STORE) {
+            s->be_store_volume += volume;
+            s->store_volume += volume;
+        }
+        /* after the emulated sleep: *_time includes it */
+        s->calls[op]++;
+        s->time_ns[op] += bs__store_now_ns() - start;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
 }
 
 static double env_number(const char *name)
@@ -400,18 +415,13 @@ int bs_store_find(bs_store *s, const char *name, bool deleted, char out[BS_NAME_
 int bs_store_info(bs_store *s, const char *name, bool deleted, bs_item_info *out)
 {
     memset(out, 0, sizeof *out);
-    pthread_mutex_lock(&s->mu);
-    uint64_t start = bs__store_now_ns();
     char nested[BS_NAME_BUF];
+    uint64_t start = bs__store_call_begin(s);
     int rc = bs__store_find_locked(s, name, deleted, nested);
     if (!rc) rc = bs_backend_info(s->b, nested, out);
-    if (!rc) {
-        key_of(out->name, sizeof out->name, nested, deleted);
-        bs__store_emulate(s, start, 0);
-        bs__store_count(s, OP_INFO, start);
-    }
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    if (!rc) key_of(out->name, sizeof out->name, nested, deleted);
+    /* emulated from start, find's info probes included */
+    return bs__store_call_end(s, rc, OP_INFO, start, start, 0);
 }
 
 int bs_store_load(bs_store *s, const char *name, int64_t offset, int64_t size, bool deleted,
@@ -419,64 +429,43 @@ int bs_store_load(bs_store *s, const char *name, int64_t offset, int64_t size, b
 {
     *out = NULL;
     *out_len = 0;
-    pthread_mutex_lock(&s->mu);
-    uint64_t start = bs__store_now_ns();
     char nested[BS_NAME_BUF];
+    uint64_t start = bs__store_call_begin(s);
     int rc = bs__store_find_locked(s, name, deleted, nested);
+    uint64_t t0 = bs__store_now_ns();
     if (!rc) {
-        uint64_t t0 = bs__store_now_ns();
-        s->be_load_calls++;
-        rc = bs__store_not_found(bs_backend_load(s->b, nested, offset, size, out, out_len), name, deleted);
-        if (!rc) {
-            s->be_load_volume += *out_len;
-            bs__store_emulate(s, t0, *out_len);
-            s->load_volume += *out_len;
-            bs__store_count(s, OP_LOAD, start);
-        }
+        s->be_load_calls++; /* failed backend calls count too */
+        rc = bs_backend_load(s->b, nested, offset, size, out, out_len);
+        rc = bs__store_not_found(rc, name, deleted);
     }
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    return bs__store_call_end(s, rc, OP_LOAD, start, t0, *out_len);
 }
 
 int bs_store_store(bs_store *s, const char *name, const void *data, size_t len)
 {
     if (!data && len) return bs__error_set(BS_ERR_INVALID, "NULL data for %s", name);
-    pthread_mutex_lock(&s->mu);
-    uint64_t start = bs__store_now_ns();
     char nested[BS_NAME_BUF];
+    uint64_t start = bs__store_call_begin(s);
     int rc = bs__store_find_locked(s, name, false, nested);
+    uint64_t t0 = bs__store_now_ns();
     if (!rc) {
-        uint64_t t0 = bs__store_now_ns();
         s->be_store_calls++;
         rc = bs_backend_store(s->b, nested, data, len);
-        if (!rc) {
-            s->be_store_volume += len;
-            bs__store_emulate(s, t0, len);
-            s->store_volume += len;
-            bs__store_count(s, OP_STORE, start);
-        }
     }
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    return bs__store_call_end(s, rc, OP_STORE, start, t0, len);
 }
 
 int bs_store_delete(bs_store *s, const char *name, bool deleted)
 {
-    pthread_mutex_lock(&s->mu);
-    uint64_t start = bs__store_now_ns();
     char nested[BS_NAME_BUF];
+    uint64_t start = bs__store_call_begin(s);
     int rc = bs__store_find_locked(s, name, deleted, nested);
+    uint64_t t0 = bs__store_now_ns();
     if (!rc) {
-        uint64_t t0 = bs__store_now_ns();
         s->be_delete_calls++;
         rc = bs__store_not_found(bs_backend_delete(s->b, nested), name, deleted);
-        if (!rc) {
-            bs__store_emulate(s, t0, 0);
-            bs__store_count(s, OP_DELETE, start);
-        }
     }
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    return bs__store_call_end(s, rc, OP_DELETE, start, t0, 0);
 }
 
 /* Source and target backend names of a move (Python's Store.move). */
@@ -519,41 +508,25 @@ int bs__store_move_names(bs_store *s, const char *name, const char *new_name, bs
 int bs_store_move(bs_store *s, const char *name, const char *new_name, bs_move_mode mode,
                   bool deleted)
 {
-    pthread_mutex_lock(&s->mu);
-    uint64_t start = bs__store_now_ns();
     char cur[BS_NAME_BUF], dst[BS_NAME_BUF];
     bool src_deleted = false;
+    uint64_t start = bs__store_call_begin(s);
     int rc = bs__store_move_names(s, name, new_name, mode, deleted, cur, dst, &src_deleted);
-    if (!rc) {
-        uint64_t t0 = bs__store_now_ns();
-        rc = bs__store_not_found(bs_backend_move(s->b, cur, dst), name, src_deleted);
-        if (!rc) {
-            bs__store_emulate(s, t0, 0);
-            bs__store_count(s, OP_MOVE, start);
-        }
-    }
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    uint64_t t0 = bs__store_now_ns();
+    if (!rc) rc = bs__store_not_found(bs_backend_move(s->b, cur, dst), name, src_deleted);
+    return bs__store_call_end(s, rc, OP_MOVE, start, t0, 0);
 }
 
 int bs_store_hash(bs_store *s, const char *name, bs_hash_alg alg, bool deleted,
                   char hex[BS_HASH_HEX_SIZE])
 {
     hex[0] = '\0';
-    pthread_mutex_lock(&s->mu);
-    uint64_t start = bs__store_now_ns();
     char nested[BS_NAME_BUF];
+    uint64_t start = bs__store_call_begin(s);
     int rc = bs__store_find_locked(s, name, deleted, nested);
-    if (!rc) {
-        uint64_t t0 = bs__store_now_ns();
-        rc = bs__store_not_found(bs_backend_hash(s->b, nested, alg, hex), name, deleted);
-        if (!rc) {
-            bs__store_emulate(s, t0, 0);
-            bs__store_count(s, OP_HASH, start);
-        }
-    }
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    uint64_t t0 = bs__store_now_ns();
+    if (!rc) rc = bs__store_not_found(bs_backend_hash(s->b, nested, alg, hex), name, deleted);
+    return bs__store_call_end(s, rc, OP_HASH, start, t0, 0);
 }
 
 int bs_store_defrag(bs_store *s, const char *ns, const bs_store_block *src, size_t n,

@@ -230,43 +230,29 @@ int bs_store_move_many(bs_store *s, const char *const *names, size_t n, bs_move_
 int bs_store_store_async(bs_store *s, const char *name, const void *data, size_t len)
 {
     if (!data && len) return bs__error_set(BS_ERR_INVALID, "NULL data for %s", name);
-    pthread_mutex_lock(&s->mu);
-    uint64_t start = bs__store_now_ns();
     char nested[BS_NAME_BUF];
+    uint64_t start = bs__store_call_begin(s);
     int rc = bs__store_find_locked(s, name, false, nested);
     if (!rc) {
         bs_op op = {.kind = BS_OP_STORE, .name = nested, .data = data, .len = len};
         rc = bs_backend_submit(s->b, &op);
     }
-    if (!rc) {
-        /* counted when sent: the outcome comes with bs_store_flush */
-        s->be_store_calls++;
-        s->be_store_volume += len;
-        s->store_volume += len;
-        bs__store_emulate(s, start, len);
-        bs__store_count(s, OP_STORE, start);
-    }
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    /* counted when sent: the outcome comes with bs_store_flush */
+    if (!rc) s->be_store_calls++;
+    return bs__store_call_end(s, rc, OP_STORE, start, start, len);
 }
 
 int bs_store_delete_async(bs_store *s, const char *name, bool deleted)
 {
-    pthread_mutex_lock(&s->mu);
-    uint64_t start = bs__store_now_ns();
     char nested[BS_NAME_BUF];
+    uint64_t start = bs__store_call_begin(s);
     int rc = bs__store_find_locked(s, name, deleted, nested);
     if (!rc) {
         bs_op op = {.kind = BS_OP_DELETE, .name = nested};
         rc = bs_backend_submit(s->b, &op);
     }
-    if (!rc) {
-        s->be_delete_calls++;
-        bs__store_emulate(s, start, 0);
-        bs__store_count(s, OP_DELETE, start);
-    }
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    if (!rc) s->be_delete_calls++;
+    return bs__store_call_end(s, rc, OP_DELETE, start, start, 0);
 }
 
 int bs_store_flush(bs_store *s, size_t *failed)

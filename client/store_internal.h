@@ -47,16 +47,22 @@ struct bs_store {
 /* Monotonic clock in ns. */
 uint64_t bs__store_now_ns(void);
 
-/* Sleeps for what the emulated latency/bandwidth of a backend call that began
- * at start and moved volume bytes exceeds the real time taken. */
-void bs__store_emulate(const bs_store *s, uint64_t start, uint64_t volume);
-
-/* The same for `calls` round trips (a batch: one per window) moving volume
- * bytes in all. */
+/* Sleeps for what the emulated latency/bandwidth of `calls` backend round
+ * trips (a batch: one per window) that began at start and moved volume bytes
+ * exceeds the real time taken. */
 void bs__store_emulate_calls(const bs_store *s, uint64_t start, uint64_t calls, uint64_t volume);
 
-/* Counts one successful Store call of kind op (OP_*) that began at start. */
-void bs__store_count(bs_store *s, int op, uint64_t start);
+/* A single-item Store call holds the mutex from begin to end. Locks; returns
+ * the call's start time. */
+uint64_t bs__store_call_begin(bs_store *s);
+
+/* Ends the call of kind op (OP_*) with rc and unlocks. On success only (a
+ * failing call is not counted, as in Python): sleeps for the emulated backend
+ * call that began at since and moved volume bytes, adds volume to the
+ * load/store volumes (Store and backend) and counts the call and its time
+ * since start. Returns rc. */
+int bs__store_call_end(bs_store *s, int rc, int op, uint64_t start, uint64_t since,
+                       uint64_t volume);
 
 /* Backend name of item name (find): see bs_store_find. */
 int bs__store_find_locked(bs_store *s, const char *name, bool deleted, char out[BS_NAME_BUF]);
