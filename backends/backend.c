@@ -342,6 +342,20 @@ void bs__backend_run_one(bs_backend *b, const bs_op *op, bs_op_result *res)
     if (res->rc) res->message = bs_error_message();
 }
 
+int bs__backend_rerun_one(bs_backend *b, const bs_op *op, size_t index, bool cut,
+                          bs_op_cb cb, void *ctx, bool *stopped)
+{
+    bs_op_result res;
+    bs__backend_run_one(b, op, &res);
+    if (cut && res.rc == BS_ERR_NOT_FOUND && (op->kind == BS_OP_DELETE || op->kind == BS_OP_MOVE))
+        res.rc = 0;
+    if (res.rc == BS_ERR_CONNECTION) return res.rc;
+    if (!res.rc) res.message = NULL;
+    if (cb(ctx, index, &res)) *stopped = true;
+    free(res.data);
+    return 0;
+}
+
 int bs_backend_batch(bs_backend *b, const bs_op *ops, size_t n, size_t window, bs_op_cb cb,
                      void *ctx)
 {

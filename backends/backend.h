@@ -95,6 +95,16 @@ int bs__defrag_target_name(char out_name[BS_NAME_BUF], const char *hex, const ch
  * backends use it. */
 void bs__backend_run_one(bs_backend *b, const bs_op *op, bs_op_result *res);
 
+/* The way back for an operation a pipelined batch gave up on (a lost
+ * connection or a retryable failure): runs it through the single-item
+ * slots, which reconnect and retry, and reports it to cb as number index.
+ * cut: it had been sent before the connection was lost, so a delete or
+ * move that now finds nothing was done by that try and counts as done.
+ * Returns 0, or BS_ERR_CONNECTION (not reported: the batch ends) when even
+ * the slots could not reach the store. Sets *stopped when cb asks to stop. */
+int bs__backend_rerun_one(bs_backend *b, const bs_op *op, size_t index, bool cut,
+                          bs_op_cb cb, void *ctx, bool *stopped);
+
 /* Constructors of the built-in backends. */
 int bs__posixfs_new(bs_backend **out, const char *url, const bs_backend_config *cfg);
 int bs__sftp_new(bs_backend **out, const char *url, const bs_backend_config *cfg);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "backends/backend.h"
+#include "backends/list_array.h"
 #include "backends/permissions.h"
 #include "backends/posix_dircache.h"
 #include "backends/posix_resolve.h"
@@ -1126,32 +1127,6 @@ done:
 
 /* ---- list --------------------------------------------------------------- */
 
-typedef struct posixfs_iter {
-    bs_list_iter base;
-    bs_item_info *items;
-    size_t n, pos;
-} posixfs_iter;
-
-static int iter_next(bs_list_iter *it, bs_item_info *out)
-{
-    posixfs_iter *pi = (posixfs_iter *)it;
-    if (pi->pos >= pi->n) return 0;
-    *out = pi->items[pi->pos++];
-    return 1;
-}
-
-static void iter_end(bs_list_iter *it)
-{
-    posixfs_iter *pi = (posixfs_iter *)it;
-    free(pi->items);
-    free(pi);
-}
-
-static int cmp_items(const void *a, const void *b)
-{
-    return strcmp(((const bs_item_info *)a)->name, ((const bs_item_info *)b)->name);
-}
-
 static int posixfs_list_begin(bs_backend *b, const char *name, bs_list_iter **out)
 {
     posixfs *p = P(b);
@@ -1169,13 +1144,11 @@ static int posixfs_list_begin(bs_backend *b, const char *name, bs_list_iter **ou
         close(fd);
         return fail(err, "list", name);
     }
-    posixfs_iter *it = calloc(1, sizeof *it);
+    bs_list_array *it = bs__list_array_new();
     if (!it) {
         closedir(d);
         return bs__error_set(BS_ERR_NOMEM, "list %s", name);
     }
-    it->base.next = iter_next;
-    it->base.end = iter_end;
     size_t cap = 0;
     struct dirent *de;
     for (;;) {
@@ -1214,10 +1187,10 @@ static int posixfs_list_begin(bs_backend *b, const char *name, bs_list_iter **ou
     }
     closedir(d);
     if (rc) {
-        iter_end(&it->base);
+        bs__list_array_free(it);
         return rc;
     }
-    if (it->n > 1) qsort(it->items, it->n, sizeof *it->items, cmp_items);
+    bs__list_array_sort(it);
     *out = &it->base;
     return 0;
 }

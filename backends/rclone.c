@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "backends/backend.h"
+#include "backends/list_array.h"
 #include "backends/rclone_json.h"
 #include "backends/rclone_proc.h"
 #include "common/buf.h"
@@ -1030,33 +1031,7 @@ static int rclone_move(bs_backend *b, const char *cur, const char *dst)
 
 /* ---- list ---------------------------------------------------------------------- */
 
-typedef struct rclone_iter {
-    bs_list_iter base;
-    bs_item_info *items;
-    size_t n, pos;
-} rclone_iter;
-
-static int iter_next(bs_list_iter *it, bs_item_info *out)
-{
-    rclone_iter *ri = (rclone_iter *)it;
-    if (ri->pos >= ri->n) return 0;
-    *out = ri->items[ri->pos++];
-    return 1;
-}
-
-static void iter_end(bs_list_iter *it)
-{
-    rclone_iter *ri = (rclone_iter *)it;
-    free(ri->items);
-    free(ri);
-}
-
-static int cmp_items(const void *a, const void *b)
-{
-    return strcmp(((const bs_item_info *)a)->name, ((const bs_item_info *)b)->name);
-}
-
-static int do_list(rclonefs *r, const char *name, rclone_iter *it)
+static int do_list(rclonefs *r, const char *name, bs_list_array *it)
 {
     bs_json *doc;
     const char *label = *name ? name : "(root)";
@@ -1087,7 +1062,7 @@ static int do_list(rclonefs *r, const char *name, rclone_iter *it)
             o->size = (uint64_t)sz;
     }
     bs__json_free(doc);
-    if (it->n > 1) qsort(it->items, it->n, sizeof *it->items, cmp_items);
+    bs__list_array_sort(it);
     return 0;
 }
 
@@ -1095,17 +1070,15 @@ static int rclone_list_begin(bs_backend *b, const char *name, bs_list_iter **out
 {
     rclonefs *r = R(b);
     int rc, attempt = 0;
-    rclone_iter *it = NULL;
+    bs_list_array *it = NULL;
     do {
-        if (it) iter_end(&it->base);
-        if (!(it = calloc(1, sizeof *it))) return bs__error_set(BS_ERR_NOMEM, "list %s", name);
-        it->base.next = iter_next;
-        it->base.end = iter_end;
+        if (it) bs__list_array_free(it);
+        if (!(it = bs__list_array_new())) return bs__error_set(BS_ERR_NOMEM, "list %s", name);
         rc = start(r);
         if (!rc) rc = do_list(r, name, it);
     } while (restart(r, rc, &attempt));
     if (rc) {
-        iter_end(&it->base);
+        bs__list_array_free(it);
         return rc;
     }
     *out = &it->base;
@@ -1348,25 +1321,6 @@ static size_t rclone_window(bs_backend *b)
     return BATCH_WINDOW;
 }
 
-/* o through the single-item slots (they start rclone again and retry).
- * 0, or CONNECTION when that did not help either (the batch ends). */
-static int rop_slow(rbatch *B, rop *o)
-{
-    bs_backend *b = &B->r->base;
-    const bs_op *op = o->op;
-    bs_op_result res;
-    bs__backend_run_one(b, op, &res);
-    /* cut off with rclone: it may have been done already */
-    if (o->cut && res.rc == BS_ERR_NOT_FOUND &&
-        (op->kind == BS_OP_DELETE || op->kind == BS_OP_MOVE))
-        res.rc = 0;
-    if (res.rc == BS_ERR_CONNECTION) return res.rc;
-    if (!res.rc) res.message = NULL;
-    if (B->cb(B->ctx, o->index, &res)) B->stopped = true;
-    free(res.data);
-    return 0;
-}
-
 static int rclone_batch(bs_backend *b, const bs_op *ops, size_t n, size_t window, bs_op_cb cb,
                         void *ctx)
 {
@@ -1424,7 +1378,9 @@ static int rclone_batch(bs_backend *b, const bs_op *ops, size_t n, size_t window
         bs__rclone_drain(&r->proc);
     }
     for (size_t i = 0; i < n && !rc && !B.stopped; i++)
-        if (os[i].slow) rc = rop_slow(&B, &os[i]);
+        if (os[i].slow) /* the single-item slots start rclone again and retry */
+            rc = bs__backend_rerun_one(b, os[i].op, os[i].index, os[i].cut, cb, ctx,
+                                       &B.stopped);
     if (!rc && B.stopped) rc = bs__error_set(BS_ERR_INVALID, "batch stopped by its callback");
     for (size_t i = 0; i < n; i++) {
         rop_release(&os[i]);

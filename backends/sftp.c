@@ -17,6 +17,7 @@
 #include <libssh/sftp.h>
 
 #include "backends/backend.h"
+#include "backends/list_array.h"
 #include "backends/sftp_internal.h"
 #include "backends/sftp_raw.h"
 #include "common/ssh_session.h"
@@ -129,6 +130,22 @@ static bool retry(sftpfs *p, int rc, int *attempt)
     (*attempt)++;
     return true;
 }
+
+/* Runs call_expr on a connection, and after a lost connection again on a
+ * new one (retry()); the result lands in the caller's rc. */
+#define WITH_CONNECTION(p, call_expr) RETRYING_(p, false, call_expr)
+/* The same for a call that removes or renames its item: when a try after a
+ * lost one finds the item gone, the lost try did it. */
+#define WITH_CONNECTION_GONE_IS_DONE(p, call_expr) RETRYING_(p, true, call_expr)
+#define RETRYING_(p, gone_is_done, call_expr)                                                  \
+    do {                                                                                       \
+        int attempt_ = 0;                                                                      \
+        do {                                                                                   \
+            rc = bs__sftp_connect(p);                                                          \
+            if (!rc) rc = (call_expr);                                                         \
+            if ((gone_is_done) && rc == BS_ERR_NOT_FOUND && attempt_ > 0) rc = 0;              \
+        } while (retry(p, rc, &attempt_));                                                     \
+    } while (0)
 
 /* ---- errors --------------------------------------------------------------- */
 
@@ -330,11 +347,8 @@ static int do_create(sftpfs *p)
 static int sftpfs_create(bs_backend *b)
 {
     sftpfs *p = S(b);
-    int rc, attempt = 0;
-    do {
-        rc = bs__sftp_connect(p);
-        if (!rc) rc = do_create(p);
-    } while (retry(p, rc, &attempt));
+    int rc;
+    WITH_CONNECTION(p, do_create(p));
     return rc;
 }
 
@@ -394,11 +408,8 @@ static int do_destroy(sftpfs *p)
 static int sftpfs_destroy(bs_backend *b)
 {
     sftpfs *p = S(b);
-    int rc, attempt = 0;
-    do {
-        rc = bs__sftp_connect(p);
-        if (!rc) rc = do_destroy(p);
-    } while (retry(p, rc, &attempt));
+    int rc;
+    WITH_CONNECTION(p, do_destroy(p));
     return rc;
 }
 
@@ -425,11 +436,8 @@ static int do_open(sftpfs *p)
 static int sftpfs_open(bs_backend *b)
 {
     sftpfs *p = S(b);
-    int rc, attempt = 0;
-    do {
-        rc = bs__sftp_connect(p);
-        if (!rc) rc = do_open(p);
-    } while (retry(p, rc, &attempt));
+    int rc;
+    WITH_CONNECTION(p, do_open(p));
     if (rc) disconnect(p);
     return rc;
 }
@@ -447,11 +455,8 @@ static int sftpfs_close(bs_backend *b)
 static int sftpfs_mkdir(bs_backend *b, const char *name)
 {
     sftpfs *p = S(b);
-    int rc, attempt = 0;
-    do {
-        rc = bs__sftp_connect(p);
-        if (!rc) rc = mkdir_rel(p, name, name);
-    } while (retry(p, rc, &attempt));
+    int rc;
+    WITH_CONNECTION(p, mkdir_rel(p, name, name));
     return rc;
 }
 
@@ -476,12 +481,8 @@ static int do_rmdir(sftpfs *p, const char *name)
 static int sftpfs_rmdir(bs_backend *b, const char *name)
 {
     sftpfs *p = S(b);
-    int rc, attempt = 0;
-    do {
-        rc = bs__sftp_connect(p);
-        if (!rc) rc = do_rmdir(p, name);
-        if (rc == BS_ERR_NOT_FOUND && attempt > 0) rc = 0; /* the lost try did it */
-    } while (retry(p, rc, &attempt));
+    int rc;
+    WITH_CONNECTION_GONE_IS_DONE(p, do_rmdir(p, name));
     return rc;
 }
 
@@ -508,11 +509,8 @@ static int do_info(sftpfs *p, const char *name, bs_item_info *out)
 static int sftpfs_info(bs_backend *b, const char *name, bs_item_info *out)
 {
     sftpfs *p = S(b);
-    int rc, attempt = 0;
-    do {
-        rc = bs__sftp_connect(p);
-        if (!rc) rc = do_info(p, name, out);
-    } while (retry(p, rc, &attempt));
+    int rc;
+    WITH_CONNECTION(p, do_info(p, name, out));
     return rc;
 }
 
@@ -743,11 +741,8 @@ static int sftpfs_load(bs_backend *b, const char *name, int64_t offset, int64_t 
                        uint8_t **out, size_t *out_len)
 {
     sftpfs *p = S(b);
-    int rc, attempt = 0;
-    do {
-        rc = bs__sftp_connect(p);
-        if (!rc) rc = do_load(p, name, offset, size, out, out_len);
-    } while (retry(p, rc, &attempt));
+    int rc;
+    WITH_CONNECTION(p, do_load(p, name, offset, size, out, out_len));
     return rc;
 }
 
@@ -799,11 +794,8 @@ static int sftpfs_hash(bs_backend *b, const char *name, bs_hash_alg alg,
                        char hex[BS_HASH_HEX_SIZE])
 {
     sftpfs *p = S(b);
-    int rc, attempt = 0;
-    do {
-        rc = bs__sftp_connect(p);
-        if (!rc) rc = do_hash(p, name, alg, hex);
-    } while (retry(p, rc, &attempt));
+    int rc;
+    WITH_CONNECTION(p, do_hash(p, name, alg, hex));
     return rc;
 }
 
@@ -905,11 +897,8 @@ static int do_store(sftpfs *p, const char *name, const uint8_t *data, size_t len
 static int sftpfs_store(bs_backend *b, const char *name, const void *data, size_t len)
 {
     sftpfs *p = S(b);
-    int rc, attempt = 0;
-    do {
-        rc = bs__sftp_connect(p);
-        if (!rc) rc = do_store(p, name, data, len);
-    } while (retry(p, rc, &attempt));
+    int rc;
+    WITH_CONNECTION(p, do_store(p, name, data, len));
     return rc;
 }
 
@@ -927,12 +916,8 @@ static int do_delete(sftpfs *p, const char *name)
 static int sftpfs_delete(bs_backend *b, const char *name)
 {
     sftpfs *p = S(b);
-    int rc, attempt = 0;
-    do {
-        rc = bs__sftp_connect(p);
-        if (!rc) rc = do_delete(p, name);
-        if (rc == BS_ERR_NOT_FOUND && attempt > 0) rc = 0; /* the lost try did it */
-    } while (retry(p, rc, &attempt));
+    int rc;
+    WITH_CONNECTION_GONE_IS_DONE(p, do_delete(p, name));
     return rc;
 }
 
@@ -960,44 +945,14 @@ static int do_move(sftpfs *p, const char *cur, const char *dst)
 static int sftpfs_move(bs_backend *b, const char *cur, const char *dst)
 {
     sftpfs *p = S(b);
-    int rc, attempt = 0;
-    do {
-        rc = bs__sftp_connect(p);
-        if (!rc) rc = do_move(p, cur, dst);
-        if (rc == BS_ERR_NOT_FOUND && attempt > 0) rc = 0; /* the lost try did it */
-    } while (retry(p, rc, &attempt));
+    int rc;
+    WITH_CONNECTION_GONE_IS_DONE(p, do_move(p, cur, dst));
     return rc;
 }
 
 /* ---- list ------------------------------------------------------------------ */
 
-typedef struct sftp_iter {
-    bs_list_iter base;
-    bs_item_info *items;
-    size_t n, pos;
-} sftp_iter;
-
-static int iter_next(bs_list_iter *it, bs_item_info *out)
-{
-    sftp_iter *si = (sftp_iter *)it;
-    if (si->pos >= si->n) return 0;
-    *out = si->items[si->pos++];
-    return 1;
-}
-
-static void iter_end(bs_list_iter *it)
-{
-    sftp_iter *si = (sftp_iter *)it;
-    free(si->items);
-    free(si);
-}
-
-static int cmp_items(const void *a, const void *b)
-{
-    return strcmp(((const bs_item_info *)a)->name, ((const bs_item_info *)b)->name);
-}
-
-static int do_list(sftpfs *p, const char *name, sftp_iter *it)
+static int do_list(sftpfs *p, const char *name, bs_list_array *it)
 {
     char full[BS_SFTP_PATH_BUF];
     int rc = bs__sftp_path(p, name, full);
@@ -1034,7 +989,7 @@ static int do_list(sftpfs *p, const char *name, sftp_iter *it)
         o->atime_ns = e[i].atime_ns;
     }
     entries_free(e, n);
-    if (it->n > 1) qsort(it->items, it->n, sizeof *it->items, cmp_items);
+    bs__list_array_sort(it);
     return 0;
 }
 
@@ -1042,18 +997,16 @@ static int sftpfs_list_begin(bs_backend *b, const char *name, bs_list_iter **out
 {
     sftpfs *p = S(b);
     int rc, attempt = 0;
-    sftp_iter *it = NULL;
+    bs_list_array *it = NULL;
     do {
-        if (it) iter_end(&it->base);
-        it = calloc(1, sizeof *it);
+        if (it) bs__list_array_free(it);
+        it = bs__list_array_new();
         if (!it) return bs__error_set(BS_ERR_NOMEM, "list %s", name);
-        it->base.next = iter_next;
-        it->base.end = iter_end;
         rc = bs__sftp_connect(p);
         if (!rc) rc = do_list(p, name, it);
     } while (retry(p, rc, &attempt));
     if (rc) {
-        iter_end(&it->base);
+        bs__list_array_free(it);
         return rc;
     }
     *out = &it->base;

@@ -649,26 +649,6 @@ size_t bs__sftp_window(bs_backend *b)
     return WINDOW;
 }
 
-/* Runs o through the single-item slot and reports it. 0, or CONNECTION when
- * even reconnecting did not help (the batch ends). */
-static int run_slow(batch *B, bop *o)
-{
-    bs_backend *b = &B->p->base;
-    const bs_op *op = o->op;
-    bs_op_result res;
-    bs__backend_run_one(b, op, &res);
-    /* an operation cut off with the connection may have been done already */
-    if (o->cut && res.rc == BS_ERR_NOT_FOUND &&
-        (op->kind == BS_OP_DELETE || op->kind == BS_OP_MOVE))
-        res.rc = 0;
-    if (res.rc == BS_ERR_CONNECTION) return res.rc;
-    if (!res.rc) res.message = NULL;
-    int stop = B->cb(B->ctx, o->index, &res);
-    free(res.data);
-    if (stop) B->stopped = true;
-    return 0;
-}
-
 int bs__sftp_batch(bs_backend *b, const bs_op *ops, size_t n, size_t window, bs_op_cb cb,
                    void *ctx)
 {
@@ -724,7 +704,9 @@ int bs__sftp_batch(bs_backend *b, const bs_op *ops, size_t n, size_t window, bs_
     }
     int rc = 0;
     for (size_t i = 0; i < n && !rc && !B->stopped; i++)
-        if (os[i].slow) rc = run_slow(B, &os[i]);
+        if (os[i].slow)
+            rc = bs__backend_rerun_one(b, os[i].op, os[i].index, os[i].cut, cb, ctx,
+                                       &B->stopped);
     if (!rc && B->stopped) rc = bs__error_set(BS_ERR_INVALID, "batch stopped by its callback");
     for (size_t i = 0; i < n; i++) {
         bs__buf_free(&os[i].data);

@@ -6,7 +6,6 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -21,14 +20,7 @@
 
 #include "borgstore/backend.h"
 #include "testutil.h"
-
-#define EXPECT(code, call)                                                                     \
-    do {                                                                                       \
-        int rc_ = (call);                                                                      \
-        cr_assert_eq(rc_, (code), "%s\n  returned %d (%s), expected %d: %s", #call, rc_,       \
-                     bs_error_id(rc_), (code), bs_error_message());                            \
-    } while (0)
-#define OK(call) EXPECT(0, call)
+#include "backend_checks.h"
 
 static char *scratch, *path;
 
@@ -51,11 +43,7 @@ TestSuite(rclone, .init = setup, .fini = teardown, .timeout = 120);
 
 static bs_backend *make(const char *prefix, const char *p)
 {
-    char url[4200];
-    snprintf(url, sizeof url, "%s%s", prefix, p);
-    bs_backend *b = NULL;
-    OK(bs_backend_new(&b, url, NULL));
-    return b;
+    return bs_test_backend_new(prefix, p, NULL);
 }
 
 static bs_backend *open_new(void)
@@ -64,25 +52,6 @@ static bs_backend *open_new(void)
     OK(bs_backend_create(b));
     OK(bs_backend_open(b));
     return b;
-}
-
-static void check_load(bs_backend *b, const char *name, const void *want, size_t len)
-{
-    uint8_t *got = NULL;
-    size_t got_len = 0;
-    OK(bs_backend_load(b, name, 0, BS_SIZE_ALL, &got, &got_len));
-    cr_assert_eq(got_len, len, "%s: %zu bytes, expected %zu", name, got_len, len);
-    cr_assert(len == 0 || memcmp(got, want, len) == 0, "%s: content differs", name);
-    bs_free(got);
-}
-
-static int tmp_files;
-static int count_tmp(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    size_t n = strlen(p);
-    if (n > 4 && strcmp(p + n - 4, ".tmp") == 0) tmp_files++;
-    return 0;
 }
 
 /* ---- the rcd child ---------------------------------------------------------- */
@@ -170,15 +139,13 @@ Test(rclone, store_reads_back_through_file_byte_for_byte)
     OK(bs_backend_store(r, "config", "config-two", 10));
     OK(bs_backend_mkdir(r, "empty/dir"));
     OK(bs_backend_close(r));
-    tmp_files = 0;
-    nftw(path, count_tmp, 16, FTW_PHYS);
-    cr_assert_eq(tmp_files, 0, "temp files left behind");
+    cr_assert_eq(bs_test_temp_files_below(path), 0, "temp files left behind");
 
     bs_backend *f = make("file://", path);
     OK(bs_backend_open(f));
     for (size_t i = 0; i < N; i++)
-        check_load(f, names[i], data[i], sizes[i]);
-    check_load(f, "config", "config-two", 10);
+        bs_test_check_load(f, names[i], data[i], sizes[i]);
+    bs_test_check_load(f, "config", "config-two", 10);
     bs_item_info info;
     OK(bs_backend_info(f, "empty/dir", &info));
     cr_assert(info.exists && info.directory);
@@ -186,7 +153,7 @@ Test(rclone, store_reads_back_through_file_byte_for_byte)
     bs_backend_free(f);
 
     OK(bs_backend_open(r));
-    check_load(r, "keys/repokey", "key", 3);
+    bs_test_check_load(r, "keys/repokey", "key", 3);
     char hex[BS_HASH_HEX_SIZE], want[BS_HASH_HEX_SIZE];
     OK(bs_hash_hex(BS_HASH_SHA512, data[N - 1], sizes[N - 1], want));
     OK(bs_backend_hash(r, names[N - 1], BS_HASH_SHA512, hex)); /* no hashsum in 1.60 */
@@ -208,7 +175,7 @@ Test(rclone, local_backend_syntax_and_a_trailing_slash_work_too)
     bs_backend_free(r);
     bs_backend *f = make("file://", path);
     OK(bs_backend_open(f));
-    check_load(f, "a/b", "xyz", 3);
+    bs_test_check_load(f, "a/b", "xyz", 3);
     bs_backend_free(f);
 }
 
@@ -265,7 +232,7 @@ Test(rclone, rmdir_of_a_file_leaves_it_alone)
     bs_backend *r = open_new();
     OK(bs_backend_store(r, "f", "keep", 4));
     EXPECT(BS_ERR_IO, bs_backend_rmdir(r, "f"));
-    check_load(r, "f", "keep", 4);
+    bs_test_check_load(r, "f", "keep", 4);
     EXPECT(BS_ERR_NOT_FOUND, bs_backend_rmdir(r, "nothing"));
     OK(bs_backend_mkdir(r, "d"));
     OK(bs_backend_store(r, "d/x", "1", 1));
@@ -287,7 +254,7 @@ Test(rclone, a_busy_log_never_blocks_rclone)
         EXPECT(BS_ERR_NOT_FOUND, bs_backend_delete(r, name));
     }
     OK(bs_backend_store(r, "still", "works", 5));
-    check_load(r, "still", "works", 5);
+    bs_test_check_load(r, "still", "works", 5);
     bs_backend_free(r);
 }
 
@@ -379,7 +346,7 @@ Test(rclone, dead_child_is_restarted_and_the_call_retried)
     pid_t pid = the_child("rclone");
     kill(pid, SIGKILL);
     cr_assert(exits_within(pid, 10000));
-    check_load(r, "a", "alive", 5);
+    bs_test_check_load(r, "a", "alive", 5);
     pid_t again = the_child("rclone");
     cr_assert_neq(again, pid);
     bs_backend_free(r);
@@ -561,42 +528,20 @@ Test(rclone, urls_and_restrictions)
 
 /* ---- batches: requests at once ------------------------------------------------ */
 
-#define BN 48
+#define BN BS_TEST_BATCH_MAX
 
-typedef struct got {
-    int rc[BN];
-    uint8_t *data[BN];
-    size_t len[BN];
-    bs_item_info info[BN];
-    char msg[BN][256];
-    size_t count;
-    size_t stop_after;      /* 0: never */
-    pid_t kill_after_first; /* SIGKILL this pid after the first result */
-} got;
+/* The batch collector, and SIGKILL kill_after_first (when set) after the
+ * first result: rclone dies in the middle of a batch. */
+static pid_t kill_after_first;
 
-static int collect(void *ctx, size_t index, bs_op_result *res)
+static int collect_then_kill(void *ctx, size_t index, bs_op_result *res)
 {
-    got *g = ctx;
-    cr_assert_lt(index, BN);
-    g->rc[index] = res->rc;
-    g->len[index] = res->len;
-    g->info[index] = res->info;
-    if (res->rc) snprintf(g->msg[index], sizeof g->msg[index], "%s", res->message);
-    g->data[index] = res->data;
-    res->data = NULL;
-    g->count++;
-    if (g->kill_after_first) {
-        kill(g->kill_after_first, SIGKILL);
-        g->kill_after_first = 0;
+    int stop = bs_test_batch_collect(ctx, index, res);
+    if (kill_after_first) {
+        kill(kill_after_first, SIGKILL);
+        kill_after_first = 0;
     }
-    return g->stop_after && g->count >= g->stop_after;
-}
-
-static void got_free(got *g)
-{
-    for (size_t i = 0; i < BN; i++)
-        bs_free(g->data[i]);
-    free(g);
+    return stop;
 }
 
 Test(rclone, batch_of_every_size_and_partial_loads_reads_back_through_file)
@@ -616,12 +561,12 @@ Test(rclone, batch_of_every_size_and_partial_loads_reads_back_through_file)
         ops[i] =
             (bs_op){.kind = BS_OP_STORE, .name = names[i], .data = data[i], .len = bsizes[i]};
     }
-    got *g = calloc(1, sizeof *g);
-    OK(bs_backend_batch(r, ops, NS, 0, collect, g));
+    bs_test_batch *g = calloc(1, sizeof *g);
+    OK(bs_backend_batch(r, ops, NS, 0, bs_test_batch_collect, g));
     cr_assert_eq(g->count, NS);
     for (size_t i = 0; i < NS; i++)
         cr_assert_eq(g->rc[i], 0, "store %s: %s", names[i], g->msg[i]);
-    got_free(g);
+    bs_test_batch_free(g);
 
     static const struct {
         int64_t off, size;
@@ -642,7 +587,7 @@ Test(rclone, batch_of_every_size_and_partial_loads_reads_back_through_file)
                 (bs_op){.kind = BS_OP_LOAD, .name = names[i], .offset = off, .size = size};
         }
     g = calloc(1, sizeof *g);
-    OK(bs_backend_batch(r, ops, k, 0, collect, g));
+    OK(bs_backend_batch(r, ops, k, 0, bs_test_batch_collect, g));
     cr_assert_eq(g->count, k);
     for (size_t i = 0; i < k; i++) {
         cr_assert_eq(g->rc[i], 0, "load %zu: %s", i, g->msg[i]);
@@ -653,15 +598,13 @@ Test(rclone, batch_of_every_size_and_partial_loads_reads_back_through_file)
                       !memcmp(g->data[i], data[src[i]] + want_start[i], want_len[i]),
                   "load %zu: wrong bytes", i);
     }
-    got_free(g);
+    bs_test_batch_free(g);
     OK(bs_backend_close(r));
-    tmp_files = 0;
-    nftw(path, count_tmp, 16, FTW_PHYS);
-    cr_assert_eq(tmp_files, 0);
+    cr_assert_eq(bs_test_temp_files_below(path), 0);
     bs_backend *f = make("file://", path);
     OK(bs_backend_open(f));
     for (size_t i = 0; i < NS; i++)
-        check_load(f, names[i], data[i], bsizes[i]);
+        bs_test_check_load(f, names[i], data[i], bsizes[i]);
     bs_backend_free(f);
     for (size_t i = 0; i < NS; i++)
         free(data[i]);
@@ -699,8 +642,8 @@ Test(rclone, batch_reports_each_failure_on_its_own)
                                0,
                                0};
     enum { NO = sizeof ops / sizeof ops[0] };
-    got *g = calloc(1, sizeof *g);
-    OK(bs_backend_batch(r, ops, NO, 0, collect, g));
+    bs_test_batch *g = calloc(1, sizeof *g);
+    OK(bs_backend_batch(r, ops, NO, 0, bs_test_batch_collect, g));
     cr_assert_eq(g->count, NO);
     for (size_t i = 0; i < NO; i++) {
         cr_assert_eq(g->rc[i], want[i], "op %zu: %d (%s), want %d", i, g->rc[i], g->msg[i],
@@ -712,11 +655,9 @@ Test(rclone, batch_reports_each_failure_on_its_own)
     cr_assert_not(g->info[1].exists);
     cr_assert(g->info[2].exists && g->info[2].directory);
     cr_assert_eq(g->len[10], 0); /* past the end: nothing */
-    got_free(g);
-    check_load(r, "new/dir/file", "12345", 5);
-    tmp_files = 0;
-    nftw(path, count_tmp, 16, FTW_PHYS);
-    cr_assert_eq(tmp_files, 0, "a failed store left its temp file");
+    bs_test_batch_free(g);
+    bs_test_check_load(r, "new/dir/file", "12345", 5);
+    cr_assert_eq(bs_test_temp_files_below(path), 0, "a failed store left its temp file");
     bs_backend_free(r);
 }
 
@@ -729,22 +670,22 @@ Test(rclone, batch_stopped_by_its_callback_and_rclone_killed_in_one)
         snprintf(names[i], sizeof names[i], "s/%02zu", i);
         ops[i] = (bs_op){.kind = BS_OP_STORE, .name = names[i], .data = names[i], .len = 4};
     }
-    got *g = calloc(1, sizeof *g);
+    bs_test_batch *g = calloc(1, sizeof *g);
     g->stop_after = 5;
-    EXPECT(BS_ERR_INVALID, bs_backend_batch(r, ops, BN, 4, collect, g));
+    EXPECT(BS_ERR_INVALID, bs_backend_batch(r, ops, BN, 4, bs_test_batch_collect, g));
     cr_assert_eq(g->count, 5, "callbacks after the stop: %zu", g->count);
-    got_free(g);
+    bs_test_batch_free(g);
     /* rclone dies after the first answer: the rest is done by a new one */
     pid_t pid = the_child("rclone");
     g = calloc(1, sizeof *g);
-    g->kill_after_first = pid;
-    OK(bs_backend_batch(r, ops, BN, 0, collect, g));
+    kill_after_first = pid;
+    OK(bs_backend_batch(r, ops, BN, 0, collect_then_kill, g));
     cr_assert_eq(g->count, BN);
     for (size_t i = 0; i < BN; i++)
         cr_assert_eq(g->rc[i], 0, "store %zu: %s", i, g->msg[i]);
-    got_free(g);
+    bs_test_batch_free(g);
     cr_assert_neq(the_child("rclone"), pid);
     for (size_t i = 0; i < BN; i++)
-        check_load(r, names[i], names[i], 4);
+        bs_test_check_load(r, names[i], names[i], 4);
     bs_backend_free(r);
 }

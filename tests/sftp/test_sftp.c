@@ -3,7 +3,6 @@
  * loads across request boundaries, relative paths, temp files, and lost
  * connections (through a relay that cuts them) being re-established. */
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,14 +14,7 @@
 #include "sshd_fixture.h"
 #include "tcp_relay.h"
 #include "testutil.h"
-
-#define EXPECT(code, call)                                                                     \
-    do {                                                                                       \
-        int rc_ = (call);                                                                      \
-        cr_assert_eq(rc_, (code), "%s\n  returned %d (%s), expected %d: %s", #call, rc_,       \
-                     bs_error_id(rc_), (code), bs_error_message());                            \
-    } while (0)
-#define OK(call) EXPECT(0, call)
+#include "backend_checks.h"
 
 static char *scratch;
 
@@ -39,16 +31,6 @@ static void teardown(void)
 
 TestSuite(sftp, .init = setup, .fini = teardown, .timeout = 120);
 
-/* "sftp://bstest/" + abs gives "//abs": an absolute path on the server. */
-static bs_backend *make(const char *scheme_prefix, const char *path, const bs_backend_config *c)
-{
-    char url[4200];
-    snprintf(url, sizeof url, "%s%s", scheme_prefix, path);
-    bs_backend *b = NULL;
-    OK(bs_backend_new(&b, url, c));
-    return b;
-}
-
 static char *store_path(const char *leaf)
 {
     char *p = NULL;
@@ -56,41 +38,13 @@ static char *store_path(const char *leaf)
     return p;
 }
 
+/* "sftp://bstest/" + abs gives "//abs": an absolute path on the server. */
 static bs_backend *sftp_open_new(const char *path)
 {
-    bs_backend *b = make("sftp://bstest/", path, NULL);
+    bs_backend *b = bs_test_backend_new("sftp://bstest/", path, NULL);
     OK(bs_backend_create(b));
     OK(bs_backend_open(b));
     return b;
-}
-
-static void check_load(bs_backend *b, const char *name, const uint8_t *want, size_t len)
-{
-    uint8_t *got = NULL;
-    size_t got_len = 0;
-    OK(bs_backend_load(b, name, 0, BS_SIZE_ALL, &got, &got_len));
-    cr_assert_eq(got_len, len, "%s: %zu bytes, expected %zu", name, got_len, len);
-    cr_assert(len == 0 || memcmp(got, want, len) == 0, "%s: content differs", name);
-    bs_free(got);
-}
-
-static int tmp_files;
-static int count_tmp(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    size_t n = strlen(p);
-    if (n > 4 && strcmp(p + n - 4, ".tmp") == 0) tmp_files++;
-    return 0;
-}
-
-/* *.tmp files anywhere below dir on disk. */
-static int temp_files_below(const char *dir)
-{
-    tmp_files = 0;
-    nftw(dir, count_tmp, 16, FTW_PHYS);
-    return tmp_files;
 }
 
 static const size_t sizes[] = {0, 1, 1000, 65535, 65536, 65537, 300 * 1024 + 5, (1u << 20) + 7};
@@ -112,13 +66,13 @@ Test(sftp, store_reads_back_through_file_byte_for_byte)
     OK(bs_backend_store(s, "config", "config-2", 8)); /* replaced */
     OK(bs_backend_mkdir(s, "empty/dir"));
     OK(bs_backend_close(s));
-    cr_assert_eq(temp_files_below(path), 0, "temp files left behind");
+    cr_assert_eq(bs_test_temp_files_below(path), 0, "temp files left behind");
 
-    bs_backend *f = make("file://", path, NULL);
+    bs_backend *f = bs_test_backend_new("file://", path, NULL);
     OK(bs_backend_open(f));
     for (size_t i = 0; i < NSIZES; i++)
-        check_load(f, names[i], data[i], sizes[i]);
-    check_load(f, "config", (const uint8_t *)"config-2", 8);
+        bs_test_check_load(f, names[i], data[i], sizes[i]);
+    bs_test_check_load(f, "config", "config-2", 8);
     bs_item_info info;
     OK(bs_backend_info(f, "empty/dir", &info));
     cr_assert(info.exists && info.directory);
@@ -128,7 +82,7 @@ Test(sftp, store_reads_back_through_file_byte_for_byte)
     bs_backend_free(f);
 
     OK(bs_backend_open(s));
-    check_load(s, "keys/repokey", (const uint8_t *)"key", 3);
+    bs_test_check_load(s, "keys/repokey", "key", 3);
     for (size_t i = 0; i < NSIZES; i++) {
         OK(bs_backend_info(s, names[i], &info));
         cr_assert_eq(info.size, sizes[i]);
@@ -193,7 +147,7 @@ Test(sftp, relative_path_is_below_the_login_directory)
     char rel[64], abs[1024];
     snprintf(rel, sizeof rel, "bs-sftp-test-%d", (int)getpid());
     snprintf(abs, sizeof abs, "%s/%s", pw->pw_dir, rel);
-    bs_backend *s = make("sftp://bstest/", rel, NULL);
+    bs_backend *s = bs_test_backend_new("sftp://bstest/", rel, NULL);
     OK(bs_backend_create(s));
     struct stat st;
     int there = stat(abs, &st);
@@ -224,7 +178,7 @@ Test(sftp, temp_files_are_hidden_and_a_failed_store_leaves_none)
     /* a directory where the value should go: refused, nothing left */
     OK(bs_backend_mkdir(s, "ns/d/sub"));
     EXPECT(BS_ERR_IO, bs_backend_store(s, "ns/d", "x", 1));
-    cr_assert_eq(temp_files_below(path), 0);
+    cr_assert_eq(bs_test_temp_files_below(path), 0);
     bs_backend_free(s);
     free(path);
 }
@@ -267,13 +221,13 @@ Test(sftp, fsync_option_still_stores)
 {
     char *path = store_path("store");
     bs_backend_config c = {.fsync = true};
-    bs_backend *s = make("sftp://bstest/", path, &c);
+    bs_backend *s = bs_test_backend_new("sftp://bstest/", path, &c);
     OK(bs_backend_create(s));
     OK(bs_backend_open(s));
     uint8_t data[5000];
     bs_test_fill(data, sizeof data, 5);
     OK(bs_backend_store(s, "a/b", data, sizeof data));
-    check_load(s, "a/b", data, sizeof data);
+    bs_test_check_load(s, "a/b", data, sizeof data);
     bs_backend_free(s);
     free(path);
 }
@@ -291,7 +245,7 @@ static bs_backend *via_relay(const char *path, bool create)
     snprintf(port, sizeof port, "Port %d\n", relay.port);
     relay_cfg = bs_sshd_config(scratch, "relay", port, "  StrictHostKeyChecking accept-new");
     bs_backend_config c = {.ssh_config = relay_cfg};
-    bs_backend *b = make("sftp://relay/", path, &c);
+    bs_backend *b = bs_test_backend_new("sftp://relay/", path, &c);
     if (create) OK(bs_backend_create(b));
     OK(bs_backend_open(b));
     return b;
@@ -311,7 +265,7 @@ Test(sftp, lost_connection_is_reconnected_and_the_call_retried)
     OK(bs_backend_store(b, "a", "before", 6));
     unsigned before = bs_relay_accepted(&relay);
     bs_relay_cut_now(&relay);
-    check_load(b, "a", (const uint8_t *)"before", 6); /* on a new connection */
+    bs_test_check_load(b, "a", "before", 6); /* on a new connection */
     cr_assert_eq(bs_relay_accepted(&relay), before + 1);
     bs_relay_cut_now(&relay);
     OK(bs_backend_delete(b, "a"));
@@ -332,7 +286,7 @@ Test(sftp, connection_cut_in_the_middle_of_a_large_store_or_load)
     bs_relay_cut_after(&relay, 3u << 20);
     OK(bs_backend_store(b, "big", data, len)); /* sent again on a new connection */
     bs_relay_cut_after(&relay, 2u << 20);
-    check_load(b, "big", data, len);
+    bs_test_check_load(b, "big", data, len);
     cr_assert_geq(bs_relay_accepted(&relay), 3);
     bs_list_iter *it;
     OK(bs_backend_list_begin(b, "", &it));
@@ -365,37 +319,7 @@ Test(sftp, server_gone_for_good_is_a_connection_error)
 /* ---- pipelined batches ------------------------------------------------------ */
 
 #define BN 40
-
-typedef struct got {
-    int rc[BN];
-    uint8_t *data[BN];
-    size_t len[BN];
-    bs_item_info info[BN];
-    char msg[BN][256];
-    size_t count;
-    size_t stop_after; /* 0: never */
-} got;
-
-static int collect(void *ctx, size_t index, bs_op_result *res)
-{
-    got *g = ctx;
-    cr_assert_lt(index, BN);
-    g->rc[index] = res->rc;
-    g->len[index] = res->len;
-    g->info[index] = res->info;
-    if (res->rc) snprintf(g->msg[index], sizeof g->msg[index], "%s", res->message);
-    g->data[index] = res->data; /* taken */
-    res->data = NULL;
-    g->count++;
-    return g->stop_after && g->count >= g->stop_after;
-}
-
-static void got_free(got *g)
-{
-    for (size_t i = 0; i < BN; i++)
-        bs_free(g->data[i]);
-    free(g);
-}
+_Static_assert(BN <= BS_TEST_BATCH_MAX, "the collector holds BN results");
 
 Test(sftp, batch_moves_values_of_every_size_and_reads_back_through_file)
 {
@@ -416,12 +340,12 @@ Test(sftp, batch_moves_values_of_every_size_and_reads_back_through_file)
         ops[i] =
             (bs_op){.kind = BS_OP_STORE, .name = names[i], .data = data[i], .len = bsizes[i]};
     }
-    got *g = calloc(1, sizeof *g);
-    OK(bs_backend_batch(s, ops, NS, 0, collect, g));
+    bs_test_batch *g = calloc(1, sizeof *g);
+    OK(bs_backend_batch(s, ops, NS, 0, bs_test_batch_collect, g));
     cr_assert_eq(g->count, NS);
     for (size_t i = 0; i < NS; i++)
         cr_assert_eq(g->rc[i], 0, "store %s: %s", names[i], g->msg[i]);
-    got_free(g);
+    bs_test_batch_free(g);
 
     /* whole and partial loads, in one batch */
     static const struct {
@@ -445,7 +369,7 @@ Test(sftp, batch_moves_values_of_every_size_and_reads_back_through_file)
                 (bs_op){.kind = BS_OP_LOAD, .name = names[i], .offset = off, .size = size};
         }
     g = calloc(1, sizeof *g);
-    OK(bs_backend_batch(s, ops, k, 0, collect, g));
+    OK(bs_backend_batch(s, ops, k, 0, bs_test_batch_collect, g));
     cr_assert_eq(g->count, k);
     for (size_t i = 0; i < k; i++) {
         cr_assert_eq(g->rc[i], 0, "load %zu: %s", i, g->msg[i]);
@@ -456,13 +380,13 @@ Test(sftp, batch_moves_values_of_every_size_and_reads_back_through_file)
                       !memcmp(g->data[i], data[src[i]] + want_start[i], want_len[i]),
                   "load %zu: wrong bytes", i);
     }
-    got_free(g);
+    bs_test_batch_free(g);
     OK(bs_backend_close(s));
-    cr_assert_eq(temp_files_below(path), 0);
-    bs_backend *f = make("file://", path, NULL);
+    cr_assert_eq(bs_test_temp_files_below(path), 0);
+    bs_backend *f = bs_test_backend_new("file://", path, NULL);
     OK(bs_backend_open(f));
     for (size_t i = 0; i < NS; i++)
-        check_load(f, names[i], data[i], bsizes[i]);
+        bs_test_check_load(f, names[i], data[i], bsizes[i]);
     bs_backend_free(f);
     for (size_t i = 0; i < NS; i++)
         free(data[i]);
@@ -502,8 +426,8 @@ Test(sftp, batch_reports_each_failure_on_its_own)
                                0,
                                BS_ERR_IO};
     enum { NO = sizeof ops / sizeof ops[0] };
-    got *g = calloc(1, sizeof *g);
-    OK(bs_backend_batch(s, ops, NO, 0, collect, g));
+    bs_test_batch *g = calloc(1, sizeof *g);
+    OK(bs_backend_batch(s, ops, NO, 0, bs_test_batch_collect, g));
     cr_assert_eq(g->count, NO);
     for (size_t i = 0; i < NO; i++) {
         cr_assert_eq(g->rc[i], want[i], "op %zu: %d (%s), want %d", i, g->rc[i], g->msg[i],
@@ -514,9 +438,9 @@ Test(sftp, batch_reports_each_failure_on_its_own)
     cr_assert_str_eq(g->info[0].name, "file");
     cr_assert_not(g->info[1].exists);
     cr_assert(g->info[2].exists && g->info[2].directory);
-    got_free(g);
-    check_load(s, "new/dir/file", (const uint8_t *)"12345", 5);
-    cr_assert_eq(temp_files_below(path), 0, "a failed store left its temp file");
+    bs_test_batch_free(g);
+    bs_test_check_load(s, "new/dir/file", "12345", 5);
+    cr_assert_eq(bs_test_temp_files_below(path), 0, "a failed store left its temp file");
     bs_backend_free(s);
     free(path);
 }
@@ -531,14 +455,14 @@ Test(sftp, batch_stopped_by_its_callback)
         snprintf(names[i], sizeof names[i], "s/%02zu", i);
         ops[i] = (bs_op){.kind = BS_OP_STORE, .name = names[i], .data = "v", .len = 1};
     }
-    got *g = calloc(1, sizeof *g);
+    bs_test_batch *g = calloc(1, sizeof *g);
     g->stop_after = 5;
-    EXPECT(BS_ERR_INVALID, bs_backend_batch(s, ops, BN, 8, collect, g));
+    EXPECT(BS_ERR_INVALID, bs_backend_batch(s, ops, BN, 8, bs_test_batch_collect, g));
     cr_assert_eq(g->count, 5, "callbacks after the stop: %zu", g->count);
-    got_free(g);
+    bs_test_batch_free(g);
     /* the connection is still in order */
     OK(bs_backend_store(s, "after", "ok", 2));
-    check_load(s, "after", (const uint8_t *)"ok", 2);
+    bs_test_check_load(s, "after", "ok", 2);
     bs_backend_free(s);
     free(path);
 }
@@ -559,32 +483,32 @@ Test(sftp, connection_cut_in_the_middle_of_a_batch)
     }
     OK(bs_backend_store(b, "d/gone", "1", 1));
     bs_relay_cut_after(&relay, 1u << 20);
-    got *g = calloc(1, sizeof *g);
-    OK(bs_backend_batch(b, ops, NB, 0, collect, g));
+    bs_test_batch *g = calloc(1, sizeof *g);
+    OK(bs_backend_batch(b, ops, NB, 0, bs_test_batch_collect, g));
     cr_assert_eq(g->count, NB);
     for (size_t i = 0; i < NB; i++)
         cr_assert_eq(g->rc[i], 0, "store %zu: %s", i, g->msg[i]);
-    got_free(g);
+    bs_test_batch_free(g);
     cr_assert_geq(bs_relay_accepted(&relay), 2, "the connection was not cut");
     for (size_t i = 0; i < NB; i++) {
         ops[i] = (bs_op){.kind = BS_OP_LOAD, .name = names[i], .size = BS_SIZE_ALL};
     }
     bs_relay_cut_after(&relay, 2u << 20);
     g = calloc(1, sizeof *g);
-    OK(bs_backend_batch(b, ops, NB, 0, collect, g));
+    OK(bs_backend_batch(b, ops, NB, 0, bs_test_batch_collect, g));
     for (size_t i = 0; i < NB; i++) {
         cr_assert_eq(g->rc[i], 0, "load %zu: %s", i, g->msg[i]);
         cr_assert_eq(g->len[i], sizeof values[i]);
         cr_assert(!memcmp(g->data[i], values[i], sizeof values[i]), "load %zu differs", i);
     }
-    got_free(g);
+    bs_test_batch_free(g);
     cr_assert_geq(bs_relay_accepted(&relay), 3);
     /* a delete cut off after it was done is not reported as missing */
     bs_op del = {.kind = BS_OP_DELETE, .name = "d/gone"};
     g = calloc(1, sizeof *g);
-    OK(bs_backend_batch(b, &del, 1, 0, collect, g));
+    OK(bs_backend_batch(b, &del, 1, 0, bs_test_batch_collect, g));
     cr_assert_eq(g->rc[0], 0, "%s", g->msg[0]);
-    got_free(g);
+    bs_test_batch_free(g);
     relay_done(b);
     free(path);
 }
@@ -602,24 +526,24 @@ Test(sftp, plain_rename_and_unpipelined_writes_work_too)
     bs_test_fill(data, len, 11);
     OK(bs_backend_store(s, "a/v", "old", 3));
     OK(bs_backend_store(s, "a/v", data, len)); /* replaces */
-    check_load(s, "a/v", data, len);
+    bs_test_check_load(s, "a/v", data, len);
     OK(bs_backend_store(s, "b", "other", 5));
     OK(bs_backend_move(s, "b", "a/v")); /* replaces too */
-    check_load(s, "a/v", (const uint8_t *)"other", 5);
+    bs_test_check_load(s, "a/v", "other", 5);
     bs_op ops[] = {
         {.kind = BS_OP_STORE, .name = "c/1", .data = data, .len = len},
         {.kind = BS_OP_STORE, .name = "a/v", .data = "third", .len = 5},
         {.kind = BS_OP_MOVE, .name = "c/1", .dst = "d/1"},
     };
     for (size_t i = 0; i < 3; i++) {
-        got *g = calloc(1, sizeof *g);
-        OK(bs_backend_batch(s, &ops[i], 1, 0, collect, g));
+        bs_test_batch *g = calloc(1, sizeof *g);
+        OK(bs_backend_batch(s, &ops[i], 1, 0, bs_test_batch_collect, g));
         cr_assert_eq(g->rc[0], 0, "op %zu: %s", i, g->msg[0]);
-        got_free(g);
+        bs_test_batch_free(g);
     }
-    check_load(s, "a/v", (const uint8_t *)"third", 5);
-    check_load(s, "d/1", data, len);
-    cr_assert_eq(temp_files_below(path), 0);
+    bs_test_check_load(s, "a/v", "third", 5);
+    bs_test_check_load(s, "d/1", data, len);
+    cr_assert_eq(bs_test_temp_files_below(path), 0);
     free(data);
     bs_backend_free(s);
     free(path);
