@@ -23,11 +23,29 @@ log=$work/logs/$name.log
 [[ $name == serve && -w /dev/shm ]] && export TMPDIR=/dev/shm # far faster than disk
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+# Run as root, the serve target becomes nobody after its first input; then
+# it must still reach the corpus and artifacts, which a build tree below a
+# private (0700) directory would hide. So it fuzzes in a world-readable
+# temp copy, and what it found comes back afterwards.
+run_corpus=$corpus run_artifacts=$work/artifacts
+if [[ $name == serve && $(id -u) -eq 0 ]]; then
+  shadow=$(mktemp -d "${TMPDIR:-/tmp}/bs-fuzz-work.XXXXXX")
+  chmod 0777 "$shadow"
+  mkdir -m 0777 "$shadow/corpus" "$shadow/artifacts"
+  cp "$corpus"/* "$shadow/corpus"/ 2>/dev/null
+  chmod -R a+rwX "$shadow"
+  run_corpus=$shadow/corpus run_artifacts=$shadow/artifacts
+fi
 echo "1..1"
 "$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len="$maxlen" \
-  -print_final_stats=1 -artifact_prefix="$work/artifacts/$name-" "${dict[@]}" \
-  "$corpus" >"$log" 2>&1
+  -print_final_stats=1 -artifact_prefix="$run_artifacts/$name-" "${dict[@]}" \
+  "$run_corpus" >"$log" 2>&1
 rc=$?
+if [[ $run_corpus != "$corpus" ]]; then
+  cp -n "$run_corpus"/* "$corpus"/ 2>/dev/null
+  cp "$run_artifacts"/* "$work/artifacts"/ 2>/dev/null
+  rm -rf "$shadow"
+fi
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 units=$(ls "$corpus" | wc -l)
 echo "$name ${execs:-0} $units $secs" >"$work/logs/$name.stats"
