@@ -46,7 +46,9 @@ int bs__outq_value(bs__outq *q, uint32_t id, const uint8_t *data, size_t len, ui
     size_t chunk = bs__chunk_max(max_frame);
     if (len == 0 || max_frame < BS_FRAME_MIN) {
         if (release) release(ctx);
-        return bs__error_set(BS_ERR_INVALID, "a value in DATA frames needs at least one byte");
+        if (len == 0)
+            return bs__error_set(BS_ERR_INVALID, "an empty value is sent inline, not in DATA frames");
+        return bs__error_set(BS_ERR_INVALID, "frame limit %u below the protocol minimum", max_frame);
     }
     size_t chunks = (len + chunk - 1) / chunk;
     /* 16: a DATA header's largest encoding plus the frame length */
