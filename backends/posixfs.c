@@ -474,6 +474,7 @@ static int posixfs_info(bs_backend *b, const char *name, bs_item_info *out)
     out->directory = S_ISDIR(st.st_mode);
     out->size = out->directory ? 0 : (uint64_t)st.st_size;
     out->atime_ns = (int64_t)st.st_atim.tv_sec * 1000000000 + st.st_atim.tv_nsec;
+    out->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     return 0;
 }
 
@@ -1184,6 +1185,7 @@ static int posixfs_list_begin(bs_backend *b, const char *name, bs_list_iter **ou
         e->directory = S_ISDIR(st.st_mode);
         e->size = e->directory ? 0 : (uint64_t)st.st_size;
         e->atime_ns = (int64_t)st.st_atim.tv_sec * 1000000000 + st.st_atim.tv_nsec;
+        e->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     }
     closedir(d);
     if (rc) {

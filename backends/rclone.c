@@ -19,6 +19,7 @@
 #include "common/error.h"
 #include "common/hashing.h"
 #include "common/names.h"
+#include "common/timestamp.h"
 
 #define MIN_VERSION_TEXT "1.57.0"
 static const int64_t min_version[3] = {1, 57, 0};
@@ -502,14 +503,20 @@ static bool restart(rclonefs *r, int rc, int *attempt)
 
 /* ---- create / destroy / open / close -------------------------------------- */
 
-/* What a stat call gave (rc, and the reply when rc is 0): *exists, *dir,
- * *size. Missing, a missing parent and a parent that is a file all mean
- * "does not exist". Takes doc. */
-static int stat_result(rclonefs *r, int rc, bs_json *doc, bool *exists, bool *dir,
-                       uint64_t *size)
+/* An rclone list/stat item's ModTime (RFC 3339) in ns, 0 when absent. */
+static int64_t mtime_of(const bs_json *doc, bs_json_ref item)
 {
-    *exists = *dir = false;
-    *size = 0;
+    int64_t ns = 0;
+    const char *t = bs__json_str(doc, bs__json_get(doc, item, "ModTime"), NULL);
+    return t && bs__rfc3339_to_ns(t, &ns) ? ns : 0;
+}
+
+/* What a stat call gave (rc, and the reply when rc is 0) into *out: exists,
+ * directory, size, mtime. Missing, a missing parent and a parent that is a
+ * file all mean "does not exist". Takes doc. */
+static int stat_result(rclonefs *r, int rc, bs_json *doc, bs_item_info *out)
+{
+    memset(out, 0, sizeof *out);
     if (rc == BS_ERR_NOT_FOUND || (rc == BS_ERR_IO && err_has(r, "not a directory"))) {
         bs__error_clear();
         return 0;
@@ -517,24 +524,27 @@ static int stat_result(rclonefs *r, int rc, bs_json *doc, bool *exists, bool *di
     if (rc) return rc;
     bs_json_ref item = bs__json_get(doc, bs__json_root(doc), "item");
     if (bs__json_type(doc, item) == BS_JSON_OBJECT) { /* rclone 1.60: missing is "item": null */
-        *exists = true;
-        bs__json_bool(doc, bs__json_get(doc, item, "IsDir"), dir);
+        out->exists = true;
+        bs__json_bool(doc, bs__json_get(doc, item, "IsDir"), &out->directory);
         int64_t sz = 0;
-        if (!*dir && bs__json_int(doc, bs__json_get(doc, item, "Size"), &sz) && sz > 0)
-            *size = (uint64_t)sz;
+        if (!out->directory && bs__json_int(doc, bs__json_get(doc, item, "Size"), &sz) && sz > 0)
+            out->size = (uint64_t)sz;
+        out->mtime_ns = mtime_of(doc, item);
     }
     bs__json_free(doc);
     return 0;
 }
 
-#define STAT_OPT ",\"opt\":{\"noModTime\":true,\"noMimeType\":true}"
+/* ModTime is asked for: borg decides about stale locks by the store's mtime
+ * (on the local backend rclone reads it from the same stat). */
+#define STAT_OPT ",\"opt\":{\"noMimeType\":true}"
 
-/* stat of name: *exists, *dir, *size. */
-static int stat_item(rclonefs *r, const char *name, bool *exists, bool *dir, uint64_t *size)
+/* stat of name into *out (exists, directory, size, mtime). */
+static int stat_item(rclonefs *r, const char *name, bs_item_info *out)
 {
     bs_json *doc = NULL;
     int rc = call_fs(r, "operations/stat", name, STAT_OPT, &doc, "info");
-    return stat_result(r, rc, doc, exists, dir, size);
+    return stat_result(r, rc, doc, out);
 }
 
 static int do_create(rclonefs *r)
@@ -567,11 +577,10 @@ static int rclone_create(bs_backend *b)
 
 static int do_destroy(rclonefs *r)
 {
-    bool exists, dir;
-    uint64_t size;
-    int rc = stat_item(r, "", &exists, &dir, &size);
+    bs_item_info st;
+    int rc = stat_item(r, "", &st);
     if (rc) return rc;
-    if (!exists || !dir)
+    if (!st.exists || !st.directory)
         return bs__error_set(BS_ERR_DOES_NOT_EXIST, "storage base path does not exist");
     return call_fs(r, "operations/purge", "", NULL, NULL, "destroy");
 }
@@ -586,11 +595,10 @@ static int rclone_destroy(bs_backend *b)
 
 static int do_open(rclonefs *r)
 {
-    bool exists, dir;
-    uint64_t size;
-    int rc = stat_item(r, "", &exists, &dir, &size);
+    bs_item_info st;
+    int rc = stat_item(r, "", &st);
     if (rc) return rc;
-    if (!exists || !dir)
+    if (!st.exists || !st.directory)
         return bs__error_set(BS_ERR_DOES_NOT_EXIST,
                              "storage base path does not exist or is not a directory");
     return 0;
@@ -634,12 +642,11 @@ static int rclone_mkdir(bs_backend *b, const char *name)
 static int do_rmdir(rclonefs *r, const char *name)
 {
     /* rclone's local rmdir also removes a file: look first */
-    bool exists, dir;
-    uint64_t size;
-    int rc = stat_item(r, name, &exists, &dir, &size);
+    bs_item_info st;
+    int rc = stat_item(r, name, &st);
     if (rc) return rc;
-    if (!exists) return bs__error_set(BS_ERR_NOT_FOUND, "%s", name);
-    if (!dir) return bs__error_set(BS_ERR_IO, "rmdir %s: not a directory", name);
+    if (!st.exists) return bs__error_set(BS_ERR_NOT_FOUND, "%s", name);
+    if (!st.directory) return bs__error_set(BS_ERR_IO, "rmdir %s: not a directory", name);
     rc = call_fs(r, "operations/rmdir", name, NULL, NULL, "rmdir");
     if (rc == BS_ERR_IO && err_has(r, "not empty"))
         return bs__error_set(BS_ERR_IO, "rmdir %s: directory not empty", name);
@@ -662,15 +669,8 @@ static int rclone_info(bs_backend *b, const char *name, bs_item_info *out)
 {
     rclonefs *r = R(b);
     int rc;
-    bool exists = false, dir = false;
-    uint64_t size = 0;
-    WITH_RCLONE(r, stat_item(r, name, &exists, &dir, &size));
-    if (rc) return rc;
-    out->exists = exists;
-    out->directory = dir;
-    out->size = dir ? 0 : size;
-    out->atime_ns = 0; /* not known through rclone */
-    return 0;
+    WITH_RCLONE(r, stat_item(r, name, out)); /* atime is not known through rclone */
+    return rc;
 }
 
 /* ---- load / hash ---------------------------------------------------------------- */
@@ -1035,8 +1035,7 @@ static int do_list(rclonefs *r, const char *name, bs_list_array *it)
 {
     bs_json *doc;
     const char *label = *name ? name : "(root)";
-    int rc = call_fs(r, "operations/list", name,
-                     ",\"opt\":{\"noModTime\":true,\"noMimeType\":true}", &doc, "list");
+    int rc = call_fs(r, "operations/list", name, STAT_OPT, &doc, "list");
     if (rc == BS_ERR_IO && err_has(r, "not a directory"))
         return bs__error_set(BS_ERR_NOT_FOUND, "%s (not a directory)", label);
     if (rc) return rc;
@@ -1060,6 +1059,7 @@ static int do_list(rclonefs *r, const char *name, bs_list_array *it)
         int64_t sz = 0;
         if (!o->directory && bs__json_int(doc, bs__json_get(doc, e, "Size"), &sz) && sz > 0)
             o->size = (uint64_t)sz;
+        o->mtime_ns = mtime_of(doc, e);
     }
     bs__json_free(doc);
     bs__list_array_sort(it);
@@ -1243,17 +1243,12 @@ static bool rop_done(rbatch *B, rop *o, CURLcode cc)
     switch (op->kind) {
     case BS_OP_INFO: {
         bs_json *doc = NULL;
-        bs_item_info info = {0};
-        bool exists, dir;
-        uint64_t size;
+        bs_item_info info;
         rc = reply_json(r, &o->s, &doc, "operations/stat", "info", op->name);
-        rc = stat_result(r, rc, doc, &exists, &dir, &size);
+        rc = stat_result(r, rc, doc, &info);
         if (!rc) {
             const char *slash = strrchr(op->name, '/');
             snprintf(info.name, sizeof info.name, "%s", slash ? slash + 1 : op->name);
-            info.exists = exists;
-            info.directory = dir;
-            info.size = dir ? 0 : size;
         }
         rop_report(B, o, rc, &info, NULL, 0);
         return true;

@@ -265,7 +265,7 @@ typedef struct dir_entry {
     char *name;
     uint8_t type;
     uint64_t size;
-    int64_t atime_ns;
+    int64_t atime_ns, mtime_ns;
 } dir_entry;
 
 static void entries_free(dir_entry *e, size_t n)
@@ -303,8 +303,9 @@ static int read_dir(sftpfs *p, const char *full, const char *label, dir_entry **
             e[n].name = strdup(a->name);
             e[n].type = a->type;
             e[n].size = a->size;
-            e[n].atime_ns =
-                (a->flags & SSH_FILEXFER_ATTR_ACMODTIME) ? (int64_t)a->atime * 1000000000 : 0;
+            bool times = a->flags & SSH_FILEXFER_ATTR_ACMODTIME;
+            e[n].atime_ns = times ? (int64_t)a->atime * 1000000000 : 0;
+            e[n].mtime_ns = times ? (int64_t)a->mtime * 1000000000 : 0;
             if (!e[n].name) {
                 sftp_attributes_free(a);
                 rc = bs__error_set(BS_ERR_NOMEM, "list %s", label);
@@ -500,8 +501,9 @@ static int do_info(sftpfs *p, const char *name, bs_item_info *out)
     out->exists = true;
     out->directory = a->type == SSH_FILEXFER_TYPE_DIRECTORY;
     out->size = out->directory ? 0 : a->size;
-    out->atime_ns =
-        (a->flags & SSH_FILEXFER_ATTR_ACMODTIME) ? (int64_t)a->atime * 1000000000 : 0;
+    bool times = a->flags & SSH_FILEXFER_ATTR_ACMODTIME;
+    out->atime_ns = times ? (int64_t)a->atime * 1000000000 : 0;
+    out->mtime_ns = times ? (int64_t)a->mtime * 1000000000 : 0;
     sftp_attributes_free(a);
     return 0;
 }
@@ -987,6 +989,7 @@ static int do_list(sftpfs *p, const char *name, bs_list_array *it)
         o->directory = e[i].type == SSH_FILEXFER_TYPE_DIRECTORY;
         o->size = o->directory ? 0 : e[i].size;
         o->atime_ns = e[i].atime_ns;
+        o->mtime_ns = e[i].mtime_ns;
     }
     entries_free(e, n);
     bs__list_array_sort(it);

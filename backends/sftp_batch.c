@@ -367,6 +367,7 @@ static bool parse_attrs(const bs_sftp_packet *pk, size_t pos, bs_item_info *info
         info->directory = (perms & 0170000) == 0040000;
         info->size = info->directory ? 0 : sz;
         info->atime_ns = (flags & 0x8) ? (int64_t)a * 1000000000 : 0;
+        info->mtime_ns = (flags & 0x8) ? (int64_t)b * 1000000000 : 0;
     }
     if (size) *size = sz;
     return true;

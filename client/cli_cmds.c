@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client/cli.h"
@@ -157,6 +158,16 @@ int cli_cmd_get(bs_store *s, const cli_opts *o)
     return CLI_OK;
 }
 
+/* Local "YYYY-MM-DD HH:MM:SS" of a modification time, "-" when unknown. */
+static const char *format_mtime(char *out, size_t cap, int64_t mtime_ns)
+{
+    time_t t = (time_t)(mtime_ns / 1000000000);
+    struct tm tm;
+    if (!mtime_ns || !localtime_r(&t, &tm) || !strftime(out, cap, "%Y-%m-%d %H:%M:%S", &tm))
+        snprintf(out, cap, "-");
+    return out;
+}
+
 int cli_cmd_info(bs_store *s, const cli_opts *o)
 {
     const char *name = o->args[0];
@@ -174,9 +185,10 @@ int cli_cmd_info(bs_store *s, const cli_opts *o)
         fputs("{\"name\": ", stdout);
         cli_json_str(stdout, name);
         printf(", \"exists\": true, \"size\": %llu, \"directory\": %s, \"deleted\": %s, "
-               "\"atime_ns\": %lld, \"stored_as\": ",
+               "\"atime_ns\": %lld, \"mtime_ns\": %lld, \"stored_as\": ",
                (unsigned long long)info.size, info.directory ? "true" : "false",
-               o->deleted ? "true" : "false", (long long)info.atime_ns);
+               o->deleted ? "true" : "false", (long long)info.atime_ns,
+               (long long)info.mtime_ns);
         cli_json_str(stdout, where);
         fputs("}\n", stdout);
     } else {
@@ -184,6 +196,8 @@ int cli_cmd_info(bs_store *s, const cli_opts *o)
         printf("size       %llu\n", (unsigned long long)info.size);
         printf("directory  %s\n", info.directory ? "yes" : "no");
         printf("deleted    %s\n", o->deleted ? "yes (soft-deleted)" : "no");
+        char when[32];
+        printf("modified   %s\n", format_mtime(when, sizeof when, info.mtime_ns));
         printf("stored as  %s\n", where);
     }
     return CLI_OK;
@@ -206,6 +220,7 @@ static const bs_store_namespace *config_ns(const bs_store_config *cfg, const cha
 typedef struct ls_entry {
     char *name;
     uint64_t size;
+    int64_t mtime_ns;
 } ls_entry;
 
 static int cmp_entry(const void *a, const void *b)
@@ -213,16 +228,19 @@ static int cmp_entry(const void *a, const void *b)
     return strcmp(((const ls_entry *)a)->name, ((const ls_entry *)b)->name);
 }
 
-static void print_entry(const cli_opts *o, const char *full, uint64_t size, bool *first)
+static void print_entry(const cli_opts *o, const ls_entry *e, bool *first)
 {
     if (o->json) {
         fputs(*first ? "[\n  {\"name\": " : ",\n  {\"name\": ", stdout);
-        cli_json_str(stdout, full);
-        printf(", \"size\": %llu}", (unsigned long long)size);
+        cli_json_str(stdout, e->name);
+        printf(", \"size\": %llu, \"mtime_ns\": %lld}", (unsigned long long)e->size,
+               (long long)e->mtime_ns);
     } else if (o->long_list) {
-        printf("%12llu  %s\n", (unsigned long long)size, full);
+        char when[32];
+        printf("%12llu  %-19s  %s\n", (unsigned long long)e->size,
+               format_mtime(when, sizeof when, e->mtime_ns), e->name);
     } else {
-        printf("%s\n", full);
+        printf("%s\n", e->name);
     }
     *first = false;
 }
@@ -254,7 +272,8 @@ int cli_cmd_ls(bs_store *s, const cli_opts *o)
     while ((rc = bs_store_list_next(it, &info)) == 1) {
         snprintf(full, sizeof full, "%s/%s", ns, info.name);
         if (!must_sort) {
-            print_entry(o, full, info.size, &first);
+            ls_entry e = {.name = full, .size = info.size, .mtime_ns = info.mtime_ns};
+            print_entry(o, &e, &first);
             continue;
         }
         if (n == cap) {
@@ -272,7 +291,8 @@ int cli_cmd_ls(bs_store *s, const cli_opts *o)
             fputs("borgstore: out of memory\n", stderr);
             break;
         }
-        all[n++].size = info.size;
+        all[n].size = info.size;
+        all[n++].mtime_ns = info.mtime_ns;
     }
     int status = CLI_OK;
     if (rc < 0 && rc != BS_ERR_NOMEM) status = cli_fail(rc);
@@ -281,7 +301,7 @@ int cli_cmd_ls(bs_store *s, const cli_opts *o)
     if (must_sort) {
         qsort(all, n, sizeof *all, cmp_entry);
         for (size_t i = 0; i < n; i++) {
-            if (status == CLI_OK) print_entry(o, all[i].name, all[i].size, &first);
+            if (status == CLI_OK) print_entry(o, &all[i], &first);
             free(all[i].name);
         }
         free(all);

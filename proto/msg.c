@@ -70,7 +70,7 @@ static const char *const key_names[BS_K_COUNT] = {
     [BS_K_MAX_DEFRAG] = "max_defrag", [BS_K_PERMISSIONS] = "permissions",
     [BS_K_QUOTA] = "quota", [BS_K_READ_ONLY] = "read_only", [BS_K_PINNED] = "pinned",
     [BS_K_EXISTS] = "exists", [BS_K_DIR] = "dir", [BS_K_ATIME] = "atime",
-    [BS_K_HEX] = "hex", [BS_K_ENTRIES] = "entries", [BS_K_USAGE] = "usage",
+    [BS_K_HEX] = "hex", [BS_K_ENTRIES] = "entries", [BS_K_USAGE] = "usage", [BS_K_MTIME] = "mtime",
 };
 
 /* Key id of a wire key, or -1 when unknown. */
@@ -81,7 +81,7 @@ static int key_lookup(const char *s, size_t len)
     return -1;
 }
 
-static const char *const feature_names[] = {"integrity", "list-cursor", "log"};
+static const char *const feature_names[] = {"integrity", "list-cursor", "log", "mtime"};
 
 unsigned bs__feature_parse(const char *s, size_t len)
 {
@@ -321,18 +321,20 @@ static int defrag_source(bs__mp *r, char name[BS_NAME_BUF], uint64_t *off, uint6
     return rc;
 }
 
-/* One [name, dir, size, atime] list entry. */
+/* One [name, dir, size, atime] list entry, or [name, dir, size, atime,
+ * mtime] from a server that saw the client's "mtime" feature. */
 static int list_entry(bs__mp *r, bs_item_info *out)
 {
     uint32_t n;
     const char *dummy;
-    if (bs__mp_array(r, &n, 4) || n != 4)
-        return proto_err("list entry must be [name, dir, size, atime]");
+    if (bs__mp_array(r, &n, 5) || (n != 4 && n != 5))
+        return proto_err("list entry must be [name, dir, size, atime(, mtime)]");
     memset(out, 0, sizeof *out);
     int rc = copy_str(r, BS_K_ENTRIES, out->name, sizeof out->name, &dummy, false);
     if (!rc) rc = want_bool(r, BS_K_DIR, &out->directory);
     if (!rc) rc = want_uint(r, BS_K_SIZE, UINT64_MAX, &out->size);
     if (!rc) rc = want_int(r, BS_K_ATIME, &out->atime_ns);
+    if (!rc && n == 5) rc = want_int(r, BS_K_MTIME, &out->mtime_ns);
     out->exists = true;
     return rc;
 }
@@ -477,6 +479,7 @@ int bs__result_decode(bs__result *out, uint32_t method, const uint8_t *body, siz
         case BS_K_EXISTS: rc = want_bool(&r, k, &out->info.exists); break;
         case BS_K_DIR: rc = want_bool(&r, k, &out->info.directory); break;
         case BS_K_ATIME: rc = want_int(&r, k, &out->info.atime_ns); break;
+        case BS_K_MTIME: rc = want_int(&r, k, &out->info.mtime_ns); break;
         case BS_K_HEX: rc = copy_str(&r, k, out->hex, sizeof out->hex, &dummy, false); break;
         case BS_K_NAME: rc = copy_str(&r, k, out->name, sizeof out->name, &dummy, false); break;
         case BS_K_LIMIT: rc = want_int(&r, k, &out->quota.limit); break;
@@ -616,16 +619,17 @@ static void add_bin(fields *fs, int key, const void *p, size_t n)
     fs->f[fs->n - 1].n = n;
 }
 
-static void put_entries(bs__mpw *w, const bs_item_info *e, size_t n)
+static void put_entries(bs__mpw *w, const bs_item_info *e, size_t n, bool mtime)
 {
     msgpack_pack_array(&w->pk, n);
     for (size_t i = 0; i < n; i++) {
-        msgpack_pack_array(&w->pk, 4);
+        msgpack_pack_array(&w->pk, mtime ? 5 : 4);
         bs__mpw_cstr(w, e[i].name);
         if (e[i].directory) msgpack_pack_true(&w->pk);
         else msgpack_pack_false(&w->pk);
         msgpack_pack_uint64(&w->pk, e[i].size);
         msgpack_pack_int64(&w->pk, e[i].atime_ns);
+        if (mtime) msgpack_pack_int64(&w->pk, e[i].mtime_ns);
     }
 }
 
@@ -657,10 +661,11 @@ static void put_fields(bs__mpw *w, const fields *fs, size_t tail)
             break;
         }
         case F_FEATURES: {
+            const unsigned known = sizeof feature_names / sizeof feature_names[0];
             unsigned flags = (unsigned)f->u, cnt = 0;
-            for (unsigned b = 0; b < 3; b++) cnt += (flags >> b) & 1;
+            for (unsigned b = 0; b < known; b++) cnt += (flags >> b) & 1;
             msgpack_pack_array(&w->pk, cnt);
-            for (unsigned b = 0; b < 3; b++)
+            for (unsigned b = 0; b < known; b++)
                 if (flags & (1u << b)) bs__mpw_cstr(w, feature_names[b]);
             break;
         }
@@ -675,7 +680,7 @@ static void put_fields(bs__mpw *w, const fields *fs, size_t tail)
             }
             break;
         }
-        case F_ENTRIES: put_entries(w, f->p, f->n); break;
+        case F_ENTRIES: put_entries(w, f->p, f->n, f->u != 0); break;
         }
     }
 }
@@ -814,6 +819,7 @@ int bs__enc_ok(bs_buf *out, uint32_t id, uint32_t method, const bs__result *res,
         add_bool(&fs, BS_K_DIR, res->info.directory);
         add_uint(&fs, BS_K_SIZE, res->info.size);
         add_int(&fs, BS_K_ATIME, res->info.atime_ns);
+        add_int(&fs, BS_K_MTIME, res->info.mtime_ns);
         break;
     case BS_M_LOAD:
         add_uint(&fs, BS_K_SIZE, res->value_size);
@@ -833,6 +839,7 @@ int bs__enc_ok(bs_buf *out, uint32_t id, uint32_t method, const bs__result *res,
         add(&fs, BS_K_ENTRIES, F_ENTRIES);
         fs.f[fs.n - 1].p = res->entries;
         fs.f[fs.n - 1].n = res->n_entries;
+        fs.f[fs.n - 1].u = res->entries_mtime;
         if (res->has_cursor) add_uint(&fs, BS_K_CURSOR, res->cursor);
         else add(&fs, BS_K_CURSOR, F_NIL);
         break;

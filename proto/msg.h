@@ -74,7 +74,8 @@ const bs__method_info *bs__method_get(uint64_t m);
 #define BS_FEAT_INTEGRITY 0x01   /* "integrity": store/load carry BLAKE2b hashes */
 #define BS_FEAT_LIST_CURSOR 0x02 /* "list-cursor": list_next / list_end */
 #define BS_FEAT_LOG 0x04         /* "log": LOG frames */
-#define BS_FEAT_ALL 0x07
+#define BS_FEAT_MTIME 0x08       /* "mtime": list entries carry a 5th element, mtime */
+#define BS_FEAT_ALL 0x0f
 /* "feature" string -> flag; 0 when unknown. */
 unsigned bs__feature_parse(const char *s, size_t len);
 
@@ -86,7 +87,7 @@ enum bs__key {
     BS_K_LOG_LEVEL, BS_K_VERSION, BS_K_MAX_INFLIGHT, BS_K_MAX_INFLIGHT_BYTES,
     BS_K_MAX_NAME, BS_K_LIST_PAGE, BS_K_MAX_DEFRAG, BS_K_PERMISSIONS, BS_K_QUOTA,
     BS_K_READ_ONLY, BS_K_PINNED, BS_K_EXISTS, BS_K_DIR, BS_K_ATIME, BS_K_HEX,
-    BS_K_ENTRIES, BS_K_USAGE, BS_K_COUNT
+    BS_K_ENTRIES, BS_K_USAGE, BS_K_MTIME, BS_K_COUNT
 };
 #define BS_KBIT(k) (1ull << (k))
 
@@ -183,6 +184,7 @@ typedef struct bs__result {
      * walk with bs__list_entry_next and the count. */
     const bs_item_info *entries;
     size_t n_entries;
+    bool entries_mtime;          /* list: encode 5-element entries (peer has "mtime") */
     const uint8_t *entries_raw;
     size_t entries_raw_len;
     uint64_t cursor;             /* list: has_cursor when more pages wait */

@@ -14,8 +14,9 @@
 #include "server/serve.h"
 
 /* Upper bound of one encoded list entry: array, str header + name, bool,
- * uint64, int64. Pages are cut so they always fit the peer's frame. */
-#define LIST_ENTRY_MAX (1 + 2 + BS_NAME_BUF + 1 + 9 + 9)
+ * uint64, int64 atime, int64 mtime. Pages are cut so they always fit the
+ * peer's frame. */
+#define LIST_ENTRY_MAX (1 + 2 + BS_NAME_BUF + 1 + 9 + 9 + 9)
 
 static bs__req req; /* the request being handled (one at a time) */
 
@@ -109,7 +110,8 @@ static int page_fill(serve *s, serve_cursor *c, const char *after, uint32_t limi
 static int send_page(serve *s, serve_cursor *c, size_t n, bool more)
 {
     bs__result res = {.entries = s->page, .n_entries = n, .has_cursor = more,
-                      .cursor = more ? c->id : 0};
+                      .cursor = more ? c->id : 0,
+                      .entries_mtime = (s->peer_features & BS_FEAT_MTIME) != 0};
     return reply_ok(s, req.id, req.method, &res);
 }
 
@@ -502,6 +504,7 @@ static int h_hello(serve *s)
     s->peer_max_frame = req.hello.max_frame > BS_FRAME_CEIL ? BS_FRAME_CEIL : req.hello.max_frame;
     s->peer_max_value = req.hello.max_value ? req.hello.max_value : BS_VALUE_DEFAULT;
     s->client_log_level = req.hello.log_level ? (int)req.hello.log_level : BS_LOG_WARNING;
+    s->peer_features = req.hello.features;
     if (s->client_log_level < s->opt->log_level) s->client_log_level = s->opt->log_level;
     const serve_opts *o = s->opt;
     bs__result res = {0};

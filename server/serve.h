@@ -77,6 +77,7 @@ typedef struct serve {
     int client_log_level;    /* in-band threshold the client asked for */
     uint32_t peer_max_frame; /* what the client accepts */
     uint64_t peer_max_value;
+    unsigned peer_features;  /* BS_FEAT_* the client announced */
     uint64_t requests;       /* counter for cursor LRU */
     bs__inbuf in;
     bs__outq out;

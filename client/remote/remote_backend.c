@@ -374,6 +374,7 @@ static int remote_info(bs_backend *b, const char *name, bs_item_info *out)
         out->directory = rep.info.directory;
         out->size = rep.info.size;
         out->atime_ns = rep.info.atime_ns;
+        out->mtime_ns = rep.info.mtime_ns;
     }
     bs__reply_clear(&rep);
     return rc;

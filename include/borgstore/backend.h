@@ -35,6 +35,7 @@ typedef struct bs_item_info {
     bool directory;
     uint64_t size;          /* bytes; 0 for directories */
     int64_t atime_ns;       /* last access, ns since the epoch; 0 if unknown */
+    int64_t mtime_ns;       /* last modification, ns since the epoch; 0 if unknown */
 } bs_item_info;
 
 /* Quota state: -1 in a field means "not tracked". */

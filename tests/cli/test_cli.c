@@ -4,10 +4,12 @@
  * put/get through pipes, the progress bar only on a terminal, and the demo. */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "borgstore/borgstore.h"
 #include "run.h"
@@ -62,6 +64,15 @@ static void put(const char *name, const char *value)
     BS(&r, value, strlen(value), url, "put", name);
     ok(&r);
     run_free(&r);
+}
+
+/* Sets an on-disk item's mtime (and atime) to sec since the epoch. */
+static void set_mtime(const char *rel, time_t sec)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    struct timespec t[2] = {{.tv_sec = sec}, {.tv_sec = sec}};
+    cr_assert_eq(utimensat(AT_FDCWD, path, t, 0), 0, "utimensat %s", path);
 }
 
 static bool on_disk(const char *rel)
@@ -314,9 +325,12 @@ Test(cli, info_in_text_and_json)
     create_store();
     put("data/abcdef", "12345");
     run_result r;
+    set_mtime("data/ab/abcdef", 1733333848); /* 2024-12-04 17:37:28 UTC */
+    setenv("TZ", "UTC", 1);
     BS(&r, NULL, 0, url, "info", "data/abcdef");
     ok(&r);
     cr_assert(strstr(r.out, "name       data/abcdef\n"), "%s", r.out);
+    cr_assert(strstr(r.out, "modified   2024-12-04 17:37:28\n"), "%s", r.out);
     cr_assert(strstr(r.out, "size       5\n"), "%s", r.out);
     cr_assert(strstr(r.out, "stored as  data/ab/abcdef\n"), "%s", r.out);
     run_free(&r);
@@ -325,7 +339,8 @@ Test(cli, info_in_text_and_json)
     const char *head = "{\"name\": \"data/abcdef\", \"exists\": true, \"size\": 5, "
                        "\"directory\": false, \"deleted\": false, \"atime_ns\": ";
     cr_assert(!strncmp(r.out, head, strlen(head)), "%s", r.out);
-    cr_assert(strstr(r.out, "\"stored_as\": \"data/ab/abcdef\"}\n"), "%s", r.out);
+    cr_assert(strstr(r.out, ", \"mtime_ns\": 1733333848000000000, \"stored_as\": "
+                            "\"data/ab/abcdef\"}\n"), "%s", r.out);
     run_free(&r);
 }
 
@@ -347,15 +362,23 @@ Test(cli, ls_sorted_long_json_and_deleted)
     ok(&r);
     cr_assert_str_eq(r.out, "config/a\nconfig/b\n");
     run_free(&r);
+    const char *on[] = {"data/00/0000", "data/11/1111", "data/88/8888", "data/ff/ffff",
+                        "config/a", "config/b"};
+    for (size_t i = 0; i < 6; i++) set_mtime(on[i], 1733333848 + (time_t)i * 86400);
+    setenv("TZ", "UTC", 1);
     BS(&r, NULL, 0, url, "ls", "data", "--long");
     ok(&r);
-    cr_assert_str_eq(r.out, "           2  data/0000\n           4  data/1111\n"
-                            "           3  data/8888\n           1  data/ffff\n");
+    cr_assert_str_eq(r.out, "           2  2024-12-04 17:37:28  data/0000\n"
+                            "           4  2024-12-05 17:37:28  data/1111\n"
+                            "           3  2024-12-06 17:37:28  data/8888\n"
+                            "           1  2024-12-07 17:37:28  data/ffff\n");
     run_free(&r);
     BS(&r, NULL, 0, url, "--json", "ls", "config");
     ok(&r);
-    cr_assert_str_eq(r.out, "[\n  {\"name\": \"config/a\", \"size\": 1},\n"
-                            "  {\"name\": \"config/b\", \"size\": 1}\n]\n");
+    cr_assert_str_eq(r.out, "[\n  {\"name\": \"config/a\", \"size\": 1, "
+                            "\"mtime_ns\": 1733679448000000000},\n"
+                            "  {\"name\": \"config/b\", \"size\": 1, "
+                            "\"mtime_ns\": 1733765848000000000}\n]\n");
     run_free(&r);
 
     BS(&r, NULL, 0, url, "soft-delete", "data/8888");

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "contract.h"
 
@@ -57,6 +58,27 @@ Test(contract, namespaced_store_list_info)
     cr_assert(info.exists);
     cr_assert(info.directory);
     cr_assert_str_eq(info.name, "ff");
+}
+
+/* borg decides about stale locks by the store's mtime (borgstore 0.6.1):
+ * every backend reports the time the value was written, by info and list. */
+Test(contract, info_and_list_report_the_modification_time)
+{
+    int64_t before = ((int64_t)time(NULL) - 2) * 1000000000; /* 1 s granularity + skew */
+    ct_put("locks/lock-a", "lock");
+    int64_t after = ((int64_t)time(NULL) + 2) * 1000000000;
+    bs_item_info info;
+    CT_OK(bs_backend_info(ct_b, "locks/lock-a", &info));
+    cr_assert_geq(info.mtime_ns, before, "mtime %lld not after the store began",
+                  (long long)info.mtime_ns);
+    cr_assert_leq(info.mtime_ns, after, "mtime %lld later than the store's end",
+                  (long long)info.mtime_ns);
+    size_t n;
+    bs_item_info *items = ct_list("locks", &n);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(items[0].mtime_ns, info.mtime_ns, "list says %lld, info %lld",
+                 (long long)items[0].mtime_ns, (long long)info.mtime_ns);
+    free(items);
 }
 
 Test(contract, store_overwrites_existing_value)

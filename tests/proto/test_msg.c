@@ -226,11 +226,12 @@ Test(msg, results_round_trip)
 {
     static bs__result r, o;
     r.info = (bs_item_info){.exists = true, .directory = false, .size = 5000000000ull,
-                            .atime_ns = -5};
+                            .atime_ns = -5, .mtime_ns = 1733333333123456789ll};
     res_roundtrip(BS_M_INFO, &r, &o);
     cr_assert(o.info.exists);
     cr_assert_eq(o.info.size, 5000000000ull);
     cr_assert_eq(o.info.atime_ns, -5);
+    cr_assert_eq(o.info.mtime_ns, 1733333333123456789ll);
 
     memset(&r, 0, sizeof r);
     bs__value_hash(H, "abc", 3);
@@ -291,6 +292,31 @@ Test(msg, list_page_round_trips)
     res_roundtrip(BS_M_LIST_NEXT, &r, &o);
     cr_assert(!o.has_cursor);
     cr_assert_eq(o.n_entries, 0);
+}
+
+/* Entries carry mtime only for a client that announced "mtime"; a client
+ * reads both shapes (servers from before the feature send four). */
+Test(msg, list_entries_carry_mtime_only_when_asked)
+{
+    static bs__result r, o;
+    bs_item_info e[2] = {{.name = "aa", .size = 1, .atime_ns = 7, .mtime_ns = 9},
+                         {.name = "bb", .size = 2, .atime_ns = 8, .mtime_ns = -3}};
+    r.entries = e;
+    r.n_entries = 2;
+    for (int with = 0; with < 2; with++) {
+        r.entries_mtime = with;
+        res_roundtrip(BS_M_LIST, &r, &o);
+        size_t pos = 0;
+        bs_item_info it;
+        for (int i = 0; i < 2; i++) {
+            cr_assert_eq(bs__list_entry_next(&o, &pos, &it), 1);
+            cr_assert_eq(it.atime_ns, e[i].atime_ns);
+            cr_assert_eq(it.mtime_ns, with ? e[i].mtime_ns : 0, "entry %d with=%d: %lld", i,
+                         with, (long long)it.mtime_ns);
+        }
+        cr_assert_eq(bs__list_entry_next(&o, &pos, &it), 0);
+    }
+    cr_assert_eq(bs__feature_parse("mtime", 5), BS_FEAT_MTIME);
 }
 
 Test(msg, err_data_log_envelopes)

@@ -17,6 +17,7 @@
 #include "tests/helpers/testutil.h"
 
 char srv_last_error[1024];
+unsigned srv_hello_features = BS_FEAT_ALL;
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -128,7 +129,7 @@ void srv_handshake(srv *s)
     bs__req r = {.method = BS_M_HELLO};
     r.hello.versions = 1u << BS_PROTO_VERSION;
     strcpy(r.hello.impl, "test harness");
-    r.hello.features = BS_FEAT_ALL;
+    r.hello.features = srv_hello_features;
     r.hello.max_frame = BS_FRAME_DEFAULT;
     r.hello.max_value = BS_VALUE_DEFAULT;
     r.hello.log_level = BS_LOG_CRITICAL;

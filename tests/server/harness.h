@@ -33,6 +33,8 @@ void srv_start(srv *s, const char *const *args, const char *cwd, bool limit_as);
 bool srv_send_raw(srv *s, const void *p, size_t n);
 /* Our preamble plus a hello; checks the server's preamble and answer. */
 void srv_handshake(srv *s);
+/* Features srv_handshake announces (BS_FEAT_ALL unless a test changes it). */
+extern unsigned srv_hello_features;
 /* Sends a request (id assigned), its value inline when it fits. */
 uint32_t srv_send(srv *s, bs__req *r);
 /* Next frame within timeout_ms: 1 with *env (views valid until the next

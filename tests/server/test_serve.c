@@ -232,6 +232,36 @@ Test(serve, list_is_paged_with_cursors_and_after)
     cr_assert_eq(srv_stop(&s), 0);
 }
 
+/* Only a client that announced "mtime" gets 5-element list entries; one
+ * that did not (an older client) gets the 4 it can decode. */
+Test(serve, list_entries_carry_mtime_for_clients_that_ask)
+{
+    for (int with = 0; with < 2; with++) {
+        srv_hello_features = with ? BS_FEAT_ALL : BS_FEAT_ALL & ~BS_FEAT_MTIME;
+        snprintf(store, sizeof store, "%s/store%d", dir, with);
+        srv s;
+        start_open(&s);
+        cr_assert_eq(srv_store(&s, "locks/a", "x", 1), 0);
+        bs__req r = {.method = BS_M_INFO, .name = "locks/a"};
+        bs__result res;
+        cr_assert_eq(srv_call(&s, &r, &res), 0);
+        int64_t mtime = res.info.mtime_ns;
+        cr_assert_gt(mtime, 0, "info carries mtime for every client");
+        r = (bs__req){.method = BS_M_LIST, .name = "locks"};
+        cr_assert_eq(srv_call(&s, &r, &res), 0);
+        /* the raw entry (after the page's array header): fixarray 0x95 (5
+         * elements) or 0x94 (4) */
+        cr_assert_eq(res.n_entries, 1);
+        cr_assert_eq(res.entries_raw[0], with ? 0x95 : 0x94);
+        size_t pos = 0;
+        bs_item_info it;
+        cr_assert_eq(bs__list_entry_next(&res, &pos, &it), 1);
+        cr_assert_eq(it.mtime_ns, with ? mtime : 0);
+        cr_assert_eq(srv_stop(&s), 0);
+    }
+    srv_hello_features = BS_FEAT_ALL;
+}
+
 Test(serve, large_values_travel_in_data_frames_both_ways)
 {
     srv s;
