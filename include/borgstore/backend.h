@@ -76,40 +76,40 @@ typedef struct bs_backend_config {
  * Returns 0 and *out (free with bs_backend_free), BS_ERR_URL_INVALID for an
  * unknown scheme or malformed URL, BS_ERR_INVALID for a bad cfg value
  * (e.g. malformed permissions JSON), BS_ERR_NOMEM. */
-int bs_backend_new(bs_backend **out, const char *url, const bs_backend_config *cfg);
+BS_API int bs_backend_new(bs_backend **out, const char *url, const bs_backend_config *cfg);
 
 /* Releases the backend (closing it first if open). Accepts NULL. */
-void bs_backend_free(bs_backend *b);
+BS_API void bs_backend_free(bs_backend *b);
 
 /* Whether the backend is open. */
-bool bs_backend_is_open(const bs_backend *b);
+BS_API bool bs_backend_is_open(const bs_backend *b);
 
 /* Initializes the storage. A missing or empty base is accepted (parents are
  * created); a non-empty one is BS_ERR_ALREADY_EXISTS.
  * Errors: MUST_NOT_BE_OPEN, ALREADY_EXISTS, PERMISSION, IO. */
-int bs_backend_create(bs_backend *b);
+BS_API int bs_backend_create(bs_backend *b);
 
 /* Removes the storage and everything in it.
  * Errors: MUST_NOT_BE_OPEN, DOES_NOT_EXIST, PERMISSION, IO. */
-int bs_backend_destroy(bs_backend *b);
+BS_API int bs_backend_destroy(bs_backend *b);
 
 /* Starts using the storage. Errors: MUST_NOT_BE_OPEN, DOES_NOT_EXIST, IO. */
-int bs_backend_open(bs_backend *b);
+BS_API int bs_backend_open(bs_backend *b);
 
 /* Stops using it. Errors: MUST_BE_OPEN. */
-int bs_backend_close(bs_backend *b);
+BS_API int bs_backend_close(bs_backend *b);
 
 /* Creates directory name (and missing parents); existing is fine.
  * Errors: MUST_BE_OPEN, INVALID (name), PERMISSION, IO. */
-int bs_backend_mkdir(bs_backend *b, const char *name);
+BS_API int bs_backend_mkdir(bs_backend *b, const char *name);
 
 /* Removes the empty directory name.
  * Errors: MUST_BE_OPEN, INVALID, NOT_FOUND, PERMISSION, IO (not empty). */
-int bs_backend_rmdir(bs_backend *b, const char *name);
+BS_API int bs_backend_rmdir(bs_backend *b, const char *name);
 
 /* Fills *out about name. A missing name is not an error: out->exists=false.
  * Errors: MUST_BE_OPEN, INVALID, PERMISSION, IO. */
-int bs_backend_info(bs_backend *b, const char *name, bs_item_info *out);
+BS_API int bs_backend_info(bs_backend *b, const char *name, bs_item_info *out);
 
 /* Loads size bytes (BS_SIZE_ALL: to the end) from offset of name. A negative
  * offset counts from the end. A range past the end gives the bytes that
@@ -118,41 +118,41 @@ int bs_backend_info(bs_backend *b, const char *name, bs_item_info *out);
  * (free with bs_free; non-NULL even for 0 bytes) and *out_len its length.
  * On failure *out is NULL. Errors: MUST_BE_OPEN, INVALID, NOT_FOUND,
  * READ_RANGE, PERMISSION, IO, NOMEM. */
-int bs_backend_load(bs_backend *b, const char *name, int64_t offset, int64_t size,
-                    uint8_t **out, size_t *out_len);
+BS_API int bs_backend_load(bs_backend *b, const char *name, int64_t offset, int64_t size,
+                           uint8_t **out, size_t *out_len);
 
 /* Stores len bytes at data under name, atomically (readers see the old value
  * or the new one, never a part), replacing an existing value. Missing parent
  * directories are created. data is only read during the call.
  * Errors: MUST_BE_OPEN, INVALID, PERMISSION, QUOTA, IO. */
-int bs_backend_store(bs_backend *b, const char *name, const void *data, size_t len);
+BS_API int bs_backend_store(bs_backend *b, const char *name, const void *data, size_t len);
 
 /* Deletes the item name.
  * Errors: MUST_BE_OPEN, INVALID, NOT_FOUND, PERMISSION, IO. */
-int bs_backend_delete(bs_backend *b, const char *name);
+BS_API int bs_backend_delete(bs_backend *b, const char *name);
 
 /* Renames cur to dst, replacing dst if it exists; creates missing parent
  * directories of dst. Errors: MUST_BE_OPEN, INVALID, NOT_FOUND (cur),
  * PERMISSION, IO. */
-int bs_backend_move(bs_backend *b, const char *cur, const char *dst);
+BS_API int bs_backend_move(bs_backend *b, const char *cur, const char *dst);
 
 /* Lists directory name ("" is the root) non-recursively, sorted by name,
  * skipping invalid names and *.tmp. *out is an iterator owned by the caller
  * (release with bs_backend_list_end). Other backend calls may be made while
  * it is alive. Errors: MUST_BE_OPEN, INVALID, NOT_FOUND (directory),
  * PERMISSION, IO. */
-int bs_backend_list_begin(bs_backend *b, const char *name, bs_list_iter **out);
+BS_API int bs_backend_list_begin(bs_backend *b, const char *name, bs_list_iter **out);
 
 /* Next entry: returns 1 and fills *out, 0 at the end, or a negative error. */
-int bs_backend_list_next(bs_list_iter *it, bs_item_info *out);
+BS_API int bs_backend_list_next(bs_list_iter *it, bs_item_info *out);
 
 /* Releases an iterator; accepts NULL. */
-void bs_backend_list_end(bs_list_iter *it);
+BS_API void bs_backend_list_end(bs_list_iter *it);
 
 /* Hex digest of the whole content of name into hex.
  * Errors: MUST_BE_OPEN, INVALID, NOT_FOUND, PERMISSION, IO. */
-int bs_backend_hash(bs_backend *b, const char *name, bs_hash_alg alg,
-                    char hex[BS_HASH_HEX_SIZE]);
+BS_API int bs_backend_hash(bs_backend *b, const char *name, bs_hash_alg alg,
+                           char hex[BS_HASH_HEX_SIZE]);
 
 /* Concatenates the blocks src[0..n) and stores them under target, or, when
  * target is NULL, under namespace + "/" + hex digest (alg) of the content,
@@ -160,13 +160,13 @@ int bs_backend_hash(bs_backend *b, const char *name, bs_hash_alg alg,
  * to out_name (BS_NAME_BUF bytes). A block reaching past the end of its
  * source is BS_ERR_READ_RANGE and nothing is stored.
  * Errors: MUST_BE_OPEN, INVALID, NOT_FOUND, READ_RANGE, PERMISSION, QUOTA, IO. */
-int bs_backend_defrag(bs_backend *b, const bs_defrag_source *src, size_t n,
-                      const char *target, bs_hash_alg alg, const char *ns,
-                      int levels, char out_name[BS_NAME_BUF]);
+BS_API int bs_backend_defrag(bs_backend *b, const bs_defrag_source *src, size_t n,
+                             const char *target, bs_hash_alg alg, const char *ns,
+                             int levels, char out_name[BS_NAME_BUF]);
 
 /* Quota limit and usage in bytes (-1 where not tracked).
  * Errors: MUST_BE_OPEN, IO. */
-int bs_backend_quota(bs_backend *b, bs_quota *out);
+BS_API int bs_backend_quota(bs_backend *b, bs_quota *out);
 
 /* ---- Many operations at once ------------------------------------------
  * A batch keeps up to `window` requests in flight on backends that can
@@ -213,7 +213,7 @@ typedef struct bs_op_result {
 typedef int (*bs_op_cb)(void *ctx, size_t index, bs_op_result *res);
 
 /* Requests the backend would like in flight at once (1 for local ones). */
-size_t bs_backend_window(bs_backend *b);
+BS_API size_t bs_backend_window(bs_backend *b);
 
 /* Runs ops[0..n) with up to window (0: bs_backend_window) in flight and
  * reports each through cb. Returns 0 when every operation was attempted and
@@ -222,8 +222,8 @@ size_t bs_backend_window(bs_backend *b);
  * to BS_ERR_INVALID when it stopped the batch, or an error that ended the
  * whole batch (MUST_BE_OPEN, CONNECTION after retries, NOMEM); then some
  * operations may not have been reported. */
-int bs_backend_batch(bs_backend *b, const bs_op *ops, size_t n, size_t window, bs_op_cb cb,
-                     void *ctx);
+BS_API int bs_backend_batch(bs_backend *b, const bs_op *ops, size_t n, size_t window, bs_op_cb cb,
+                            void *ctx);
 
 /* Fire and forget: starts a STORE, DELETE or MOVE and returns once it is on
  * its way (the value was handed to the transport or written). Its error, if
@@ -231,15 +231,15 @@ int bs_backend_batch(bs_backend *b, const bs_op *ops, size_t n, size_t window, b
  * async put/delete). Requests are executed in the order they were made, so
  * a later load sees an earlier store. Returns 0, or an error about the
  * request itself (INVALID, MUST_BE_OPEN) or the connection. */
-int bs_backend_submit(bs_backend *b, const bs_op *op);
+BS_API int bs_backend_submit(bs_backend *b, const bs_op *op);
 
 /* Waits until every submitted operation finished. Returns 0 when all
  * succeeded, else the code of the first that failed (with its message) and
  * how many failed in *failed (may be NULL). */
-int bs_backend_flush(bs_backend *b, size_t *failed);
+BS_API int bs_backend_flush(bs_backend *b, size_t *failed);
 
 /* Frees memory returned by borgstore (loads). Accepts NULL. */
-void bs_free(void *p);
+BS_API void bs_free(void *p);
 
 #ifdef __cplusplus
 }

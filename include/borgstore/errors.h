@@ -6,6 +6,8 @@
 #ifndef BORGSTORE_ERRORS_H
 #define BORGSTORE_ERRORS_H
 
+#include "borgstore/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -43,27 +45,27 @@ typedef enum bs_error {
 
 /* Python borgstore exception name of a code ("ObjectNotFound"), "Success"
  * for 0, "UnknownError" for anything not in the table. Static string. */
-const char *bs_error_name(int code);
+BS_API const char *bs_error_name(int code);
 
 /* Short fixed message of a code ("object not found"). Static string. */
-const char *bs_error_str(int code);
+BS_API const char *bs_error_str(int code);
 
 /* Identifier of a code as written in the table ("NOT_FOUND"). Static string. */
-const char *bs_error_id(int code);
+BS_API const char *bs_error_id(int code);
 
 /* Message of the last failure on this thread, e.g.
  * "object not found: data/00ff". Borrowed; valid until the next borgstore
  * call on this thread. Never NULL (empty when nothing failed yet). */
-const char *bs_error_message(void);
+BS_API const char *bs_error_message(void);
 
 /* errno kept with the last BS_ERR_IO (or other errno-derived) failure on this
  * thread, 0 when the failure did not come from a system call. */
-int bs_error_errno(void);
+BS_API int bs_error_errno(void);
 
 /* Wire number of a code (positive), and back. bs_error_from_wire returns
  * BS_ERR_PROTOCOL for numbers not in the table. */
-unsigned bs_error_to_wire(int code);
-int bs_error_from_wire(unsigned wire);
+BS_API unsigned bs_error_to_wire(int code);
+BS_API int bs_error_from_wire(unsigned wire);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "borgstore/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -22,18 +24,18 @@ typedef enum bs_hash_alg {
 
 /* "sha256" / "sha512" / "blake2b" -> *out. Returns 0, or BS_ERR_INVALID for an
  * unknown name (message names it). */
-int bs_hash_alg_parse(const char *name, bs_hash_alg *out);
+BS_API int bs_hash_alg_parse(const char *name, bs_hash_alg *out);
 
 /* Name of an algorithm as Python hashlib spells it; NULL when unknown. */
-const char *bs_hash_alg_name(bs_hash_alg alg);
+BS_API const char *bs_hash_alg_name(bs_hash_alg alg);
 
 /* Digest size in bytes; 0 when unknown. */
-size_t bs_hash_digest_size(bs_hash_alg alg);
+BS_API size_t bs_hash_digest_size(bs_hash_alg alg);
 
 /* One-shot hex digest of data into hex (BS_HASH_HEX_SIZE bytes).
  * Returns 0 or BS_ERR_INVALID for an unknown algorithm. */
-int bs_hash_hex(bs_hash_alg alg, const void *data, size_t len,
-                char hex[BS_HASH_HEX_SIZE]);
+BS_API int bs_hash_hex(bs_hash_alg alg, const void *data, size_t len,
+                       char hex[BS_HASH_HEX_SIZE]);
 
 #ifdef __cplusplus
 }

@@ -66,7 +66,7 @@ typedef struct bs_store_config {
 /* Fills *out with the configuration the borgstore CLI uses by default: ""
  * (every namespace) at level 0 and "data/" at level 1. Points at static
  * data; never fails. */
-void bs_store_config_default(bs_store_config *out);
+BS_API void bs_store_config_default(bs_store_config *out);
 
 /* Creates a store for url (file:///abs/path, serve://..., ssh://...) with
  * cfg. Nothing is touched on the storage yet. The emulator settings are read
@@ -76,29 +76,29 @@ void bs_store_config_default(bs_store_config *out);
  * BS_ERR_URL_INVALID (unknown scheme, malformed URL), BS_ERR_INVALID (cfg
  * NULL, no namespaces, a bad prefix, a level outside 0..8, duplicate
  * prefixes, bad backend settings), BS_ERR_NOMEM. On failure *out is NULL. */
-int bs_store_new(bs_store **out, const char *url, const bs_store_config *cfg);
+BS_API int bs_store_new(bs_store **out, const char *url, const bs_store_config *cfg);
 
 /* As bs_store_new, but on an existing backend (closed or open). On success
  * the store OWNS backend: it is closed and freed by bs_store_free, and the
  * caller must not free it. On failure the caller still owns it.
  * cfg->backend is ignored. Errors: BS_ERR_INVALID, BS_ERR_NOMEM. */
-int bs_store_new_from_backend(bs_store **out, bs_backend *backend,
-                              const bs_store_config *cfg);
+BS_API int bs_store_new_from_backend(bs_store **out, bs_backend *backend,
+                                     const bs_store_config *cfg);
 
 /* Closes the store if open, frees its backend and everything else. Accepts
  * NULL. All list iterators of the store must have been ended before. */
-void bs_store_free(bs_store *s);
+BS_API void bs_store_free(bs_store *s);
 
 /* Replaces the namespace configuration (Python's set_levels), e.g. to
  * upgrade a namespace from [0] to [0, 1] on a store in use. The store may
  * be open or closed. Errors: as bs_store_new's cfg checks (INVALID, NOMEM);
  * on failure the old configuration stays. */
-int bs_store_set_config(bs_store *s, const bs_store_namespace *namespaces, size_t n);
+BS_API int bs_store_set_config(bs_store *s, const bs_store_namespace *namespaces, size_t n);
 
 /* The backend under the store. Borrowed: valid until bs_store_free. Calls
  * on it bypass the store's mutex, its nesting and its stats: use it only for
  * inspection (tests, the demo) while no other thread uses the store. */
-bs_backend *bs_store_backend(bs_store *s);
+BS_API bs_backend *bs_store_backend(bs_store *s);
 
 /* Flags of bs_store_create. */
 #define BS_STORE_CREATE_PRECREATE 1u /* make every nesting dir of each
@@ -110,38 +110,38 @@ bs_backend *bs_store_backend(bs_store *s);
  * level 2) and closes it again, like Python's create_levels.
  * Errors: MUST_NOT_BE_OPEN, ALREADY_EXISTS (base not empty), PERMISSION,
  * IO, and the backend's connection errors. */
-int bs_store_create(bs_store *s, unsigned flags);
+BS_API int bs_store_create(bs_store *s, unsigned flags);
 
 /* Creates the directories described at BS_STORE_CREATE_PRECREATE for the
  * current configuration. Works open (stays open) or closed (opens and
  * closes). Errors: as bs_backend_mkdir/open. */
-int bs_store_create_levels(bs_store *s);
+BS_API int bs_store_create_levels(bs_store *s);
 
 /* Removes the storage and everything in it (must be closed).
  * Errors: MUST_NOT_BE_OPEN, DOES_NOT_EXIST, PERMISSION, IO. */
-int bs_store_destroy(bs_store *s);
+BS_API int bs_store_destroy(bs_store *s);
 
 /* Starts / stops using the storage. open: MUST_NOT_BE_OPEN, DOES_NOT_EXIST,
  * IO, connection errors. close: MUST_BE_OPEN. Open list iterators of the
  * store return BS_ERR_MUST_BE_OPEN from then on. */
-int bs_store_open(bs_store *s);
-int bs_store_close(bs_store *s);
+BS_API int bs_store_open(bs_store *s);
+BS_API int bs_store_close(bs_store *s);
 
 /* Whether the store is open. */
-bool bs_store_is_open(bs_store *s);
+BS_API bool bs_store_is_open(bs_store *s);
 
 /* The backend name (nested, plus ".del" when deleted) name maps to, into
  * out: with one configured level directly, with several the first level
  * where the item exists (probing with info), else the last level.
  * Errors: INVALID (bad name, no namespace, key too short for its level),
  * MUST_BE_OPEN, PERMISSION, IO (the last three only when probing). */
-int bs_store_find(bs_store *s, const char *name, bool deleted, char out[BS_NAME_BUF]);
+BS_API int bs_store_find(bs_store *s, const char *name, bool deleted, char out[BS_NAME_BUF]);
 
 /* Information about item name (soft-deleted item when deleted). A missing
  * item is not an error: out->exists is false. out->name is the key part
  * (last component, without ".del").
  * Errors: MUST_BE_OPEN, INVALID, PERMISSION, IO. */
-int bs_store_info(bs_store *s, const char *name, bool deleted, bs_item_info *out);
+BS_API int bs_store_info(bs_store *s, const char *name, bool deleted, bs_item_info *out);
 
 /* Loads size bytes (BS_SIZE_ALL: to the end) starting at offset of item name
  * (soft-deleted item when deleted). A negative offset counts from the end;
@@ -151,19 +151,19 @@ int bs_store_info(bs_store *s, const char *name, bool deleted, bs_item_info *out
  * *out is NULL and *out_len 0.
  * Errors: MUST_BE_OPEN, INVALID, NOT_FOUND, READ_RANGE (negative offset
  * before the start), PERMISSION, IO, NOMEM. */
-int bs_store_load(bs_store *s, const char *name, int64_t offset, int64_t size,
-                  bool deleted, uint8_t **out, size_t *out_len);
+BS_API int bs_store_load(bs_store *s, const char *name, int64_t offset, int64_t size,
+                         bool deleted, uint8_t **out, size_t *out_len);
 
 /* Stores len bytes at data as item name, replacing an existing value (on the
  * level where it is; new items go to the last configured level). data is
  * only read during the call and not copied by the Store; it may be NULL when
  * len is 0. Errors: MUST_BE_OPEN, INVALID, PERMISSION, QUOTA, IO. */
-int bs_store_store(bs_store *s, const char *name, const void *data, size_t len);
+BS_API int bs_store_store(bs_store *s, const char *name, const void *data, size_t len);
 
 /* Deletes item name at once (the soft-deleted one when deleted). See
  * BS_MOVE_SOFT_DELETE for soft deletion.
  * Errors: MUST_BE_OPEN, INVALID, NOT_FOUND, PERMISSION, IO. */
-int bs_store_delete(bs_store *s, const char *name, bool deleted);
+BS_API int bs_store_delete(bs_store *s, const char *name, bool deleted);
 
 /* What bs_store_move does. */
 typedef enum bs_move_mode {
@@ -183,8 +183,8 @@ typedef enum bs_move_mode {
  * names soft-deleted) and CHANGE_LEVEL.
  * Errors: MUST_BE_OPEN, INVALID (bad names, no new_name for RENAME, unknown
  * mode), NOT_FOUND (source), PERMISSION, IO. */
-int bs_store_move(bs_store *s, const char *name, const char *new_name, bs_move_mode mode,
-                  bool deleted);
+BS_API int bs_store_move(bs_store *s, const char *name, const char *new_name, bs_move_mode mode,
+                         bool deleted);
 
 /* Starts listing namespace ns ("data", "data/" or "" for the root): every
  * item below it, walking nesting directories depth first (directories are
@@ -202,20 +202,20 @@ int bs_store_move(bs_store *s, const char *name, const char *new_name, bs_move_m
  * now. Returns 0 and *out (release with bs_store_list_end; the store must
  * outlive it). Errors: MUST_BE_OPEN, INVALID, NOT_FOUND (namespace
  * directory missing), PERMISSION, IO, NOMEM. */
-int bs_store_list_begin(bs_store *s, const char *ns, bool deleted, bs_store_list_iter **out);
+BS_API int bs_store_list_begin(bs_store *s, const char *ns, bool deleted, bs_store_list_iter **out);
 
 /* Next item: returns 1 and fills *out, 0 at the end, or a negative error
  * (MUST_BE_OPEN when the store was closed meanwhile, IO, ...). After an
  * error every further call returns the same code. */
-int bs_store_list_next(bs_store_list_iter *it, bs_item_info *out);
+BS_API int bs_store_list_next(bs_store_list_iter *it, bs_item_info *out);
 
 /* Releases an iterator. Accepts NULL. */
-void bs_store_list_end(bs_store_list_iter *it);
+BS_API void bs_store_list_end(bs_store_list_iter *it);
 
 /* Hex digest (alg) of item name's whole content into hex.
  * Errors: MUST_BE_OPEN, INVALID, NOT_FOUND, PERMISSION, IO. */
-int bs_store_hash(bs_store *s, const char *name, bs_hash_alg alg, bool deleted,
-                  char hex[BS_HASH_HEX_SIZE]);
+BS_API int bs_store_hash(bs_store *s, const char *name, bs_hash_alg alg, bool deleted,
+                         char hex[BS_HASH_HEX_SIZE]);
 
 /* One block for bs_store_defrag: size bytes at offset of item ns/name. */
 typedef struct bs_store_block {
@@ -231,13 +231,13 @@ typedef struct bs_store_block {
  * (without namespace) is written to out_key. Sources are not deleted.
  * Errors: MUST_BE_OPEN, INVALID, NOT_FOUND, READ_RANGE (a block reaches past
  * the end of its source; nothing is stored), PERMISSION, QUOTA, IO, NOMEM. */
-int bs_store_defrag(bs_store *s, const char *ns, const bs_store_block *src, size_t n,
-                    const char *target, bs_hash_alg alg, bool deleted,
-                    char out_key[BS_NAME_BUF]);
+BS_API int bs_store_defrag(bs_store *s, const char *ns, const bs_store_block *src, size_t n,
+                           const char *target, bs_hash_alg alg, bool deleted,
+                           char out_key[BS_NAME_BUF]);
 
 /* Quota limit and usage in bytes (-1 in a field: not tracked).
  * Errors: MUST_BE_OPEN, IO. */
-int bs_store_quota(bs_store *s, bs_quota *out);
+BS_API int bs_store_quota(bs_store *s, bs_quota *out);
 
 /* Statistics, with the keys and meaning of Python borgstore's Store.stats:
  * *_calls count successful Store calls, *_time is the time spent in them in
@@ -260,7 +260,7 @@ typedef struct bs_store_stats {
 
 /* Copies the current statistics into *out (taken under the mutex, so the
  * values are consistent with each other). Never fails. */
-void bs_store_stats_get(bs_store *s, bs_store_stats *out);
+BS_API void bs_store_stats_get(bs_store *s, bs_store_stats *out);
 
 /* Output formats of bs_store_stats_format. */
 typedef enum bs_stats_format {
@@ -270,13 +270,13 @@ typedef enum bs_stats_format {
 
 /* Renders st into a new NUL-terminated string *out (release with bs_free).
  * Errors: INVALID (unknown format), NOMEM. */
-int bs_store_stats_format(char **out, const bs_store_stats *st, bs_stats_format fmt);
+BS_API int bs_store_stats_format(char **out, const bs_store_stats *st, bs_stats_format fmt);
 
 /* Overrides the emulator (see bs_store_new): latency_us is added per
  * backend call, bandwidth_bps (bit/s, 0 = unlimited) limits the payload
  * rate. A call sleeps only for what the emulated time exceeds the real one;
  * a listing sleeps once per backend directory listing, not per item. */
-void bs_store_set_emulation(bs_store *s, double latency_us, double bandwidth_bps);
+BS_API void bs_store_set_emulation(bs_store *s, double latency_us, double bandwidth_bps);
 
 /* ---- Many items at once ----------------------------------------------------
  * Batches run one kind of operation over many names, keeping up to `window`
@@ -297,26 +297,26 @@ void bs_store_set_emulation(bs_store *s, double latency_us, double bandwidth_bps
  * the first item's error (all items are still attempted). */
 
 /* Loads offset/size (as bs_store_load) of each names[i]. */
-int bs_store_load_many(bs_store *s, const char *const *names, size_t n, int64_t offset,
-                       int64_t size, bool deleted, size_t window, bs_op_cb cb, void *ctx);
+BS_API int bs_store_load_many(bs_store *s, const char *const *names, size_t n, int64_t offset,
+                              int64_t size, bool deleted, size_t window, bs_op_cb cb, void *ctx);
 
 /* Info of each names[i]; res->info.name is the key (as bs_store_info). */
-int bs_store_info_many(bs_store *s, const char *const *names, size_t n, bool deleted,
-                       size_t window, bs_op_cb cb, void *ctx);
+BS_API int bs_store_info_many(bs_store *s, const char *const *names, size_t n, bool deleted,
+                              size_t window, bs_op_cb cb, void *ctx);
 
 /* Stores values[i] (lens[i] bytes) as names[i]. Values are read from the
  * caller's buffers (not copied) and must stay valid until the call returns. */
-int bs_store_store_many(bs_store *s, const char *const *names, const void *const *values,
-                        const size_t *lens, size_t n, size_t window, bs_op_cb cb, void *ctx);
+BS_API int bs_store_store_many(bs_store *s, const char *const *names, const void *const *values,
+                               const size_t *lens, size_t n, size_t window, bs_op_cb cb, void *ctx);
 
 /* Deletes each names[i] (the soft-deleted ones when deleted). */
-int bs_store_delete_many(bs_store *s, const char *const *names, size_t n, bool deleted,
-                         size_t window, bs_op_cb cb, void *ctx);
+BS_API int bs_store_delete_many(bs_store *s, const char *const *names, size_t n, bool deleted,
+                                size_t window, bs_op_cb cb, void *ctx);
 
 /* Moves each names[i] as mode says: BS_MOVE_SOFT_DELETE, BS_MOVE_UNDELETE or
  * BS_MOVE_CHANGE_LEVEL (BS_MOVE_RENAME needs two names: use bs_store_move). */
-int bs_store_move_many(bs_store *s, const char *const *names, size_t n, bs_move_mode mode,
-                       bool deleted, size_t window, bs_op_cb cb, void *ctx);
+BS_API int bs_store_move_many(bs_store *s, const char *const *names, size_t n, bs_move_mode mode,
+                              bool deleted, size_t window, bs_op_cb cb, void *ctx);
 
 /* Fire and forget (as borg's async put/delete): the operation is sent (the
  * value handed to the transport, so data may be reused when this returns)
@@ -325,13 +325,13 @@ int bs_store_move_many(bs_store *s, const char *const *names, size_t n, bs_move_
  * order they were made, so a later load sees an earlier async store.
  * Returns 0, or an error about the request itself (INVALID, MUST_BE_OPEN) or
  * the connection. */
-int bs_store_store_async(bs_store *s, const char *name, const void *data, size_t len);
-int bs_store_delete_async(bs_store *s, const char *name, bool deleted);
+BS_API int bs_store_store_async(bs_store *s, const char *name, const void *data, size_t len);
+BS_API int bs_store_delete_async(bs_store *s, const char *name, bool deleted);
 
 /* Waits for every fire-and-forget operation. Returns 0, or the first
  * failure's code (message names the item) with the number of failures in
  * *failed (may be NULL). bs_store_close flushes too. */
-int bs_store_flush(bs_store *s, size_t *failed);
+BS_API int bs_store_flush(bs_store *s, size_t *failed);
 
 #ifdef __cplusplus
 }
