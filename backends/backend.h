@@ -107,6 +107,17 @@ int bs__backend_rerun_one(bs_backend *b, const bs_op *op, size_t index, bool cut
 
 /* Constructors of the built-in backends. */
 int bs__posixfs_new(bs_backend **out, const char *url, const bs_backend_config *cfg);
+/* A posix store reached through directory handles instead of a path, so that
+ * create, open and destroy never resolve a name again (borgstore-serve places
+ * the store beneath its restriction roots once and hands the handles over).
+ * The fds are duplicated; the caller keeps its own. */
+typedef struct bs_posix_place {
+    int parentfd;            /* directory holding the store */
+    const char *leaf;        /* the store's name in parentfd; "" = parentfd itself */
+    int quotafd;             /* directory keeping the quota account; -1: the store */
+    const char *perm_prefix; /* permissions are matched against "prefix/name"; NULL: name */
+} bs_posix_place;
+int bs__posixfs_new_at(bs_backend **out, const bs_posix_place *pl, const bs_backend_config *cfg);
 int bs__sftp_new(bs_backend **out, const char *url, const bs_backend_config *cfg);
 int bs__rclone_new(bs_backend **out, const char *url, const bs_backend_config *cfg);
 /* serve:///abs/path and ssh://[user@]host[:port]/path (client/remote/). */

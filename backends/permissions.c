@@ -204,8 +204,10 @@ int bs__permissions_parse(bs_permissions **out, const char *spec)
 int bs__permissions_check(const bs_permissions *perms, const char *name, const char *letters)
 {
     if (!perms || perms->n == 0) return 0;
-    char path[BS_NAME_BUF];
-    size_t len = strnlen(name, sizeof path - 1);
+    char path[2 * BS_NAME_BUF + 2]; /* a name below a placed store's prefix */
+    size_t len = strnlen(name, sizeof path);
+    if (len == sizeof path) /* never truncated: a cut name could match another entry */
+        return bs__error_set(BS_ERR_PERMISSION, "permissions: name too long");
     memcpy(path, name, len);
     path[len] = '\0';
     for (;;) {

@@ -43,9 +43,16 @@ typedef struct posixfs {
     bool short_read_eof;     /* the base's filesystem ends short reads only at EOF */
     uint64_t tmp_seed;       /* temp names: seed (random) + counter, mixed */
     uint64_t tmp_count;
+    int parentfd;            /* placed store (bs__posixfs_new_at): its directory, else -1 */
+    char *leaf;              /* the store's name in parentfd ("": parentfd itself) */
+    int quotafd;             /* the quota account's directory, -1: the store's own */
+    char *perm_prefix;       /* permissions match "prefix/name" (NULL: name) */
 } posixfs;
 
 static posixfs *P(bs_backend *b) { return (posixfs *)b; }
+
+/* Directory of the quota account: a placed store's account, or the store. */
+static int qfd(const posixfs *p) { return p->quotafd >= 0 ? p->quotafd : p->basefd; }
 
 /* errno of a failed operation on name -> code + message naming the item. */
 static int fail(int err, const char *what, const char *name)
@@ -59,7 +66,29 @@ static int fail(int err, const char *what, const char *name)
 
 static int check(posixfs *p, const char *name, const char *letters)
 {
-    return bs__permissions_check(p->perms, name, letters);
+    if (!p->perms || !p->perm_prefix) return bs__permissions_check(p->perms, name, letters);
+    /* a placed store below the root its permissions are anchored at */
+    char full[2 * BS_NAME_BUF + 2];
+    int n = snprintf(full, sizeof full, "%s%s%s", p->perm_prefix, *name ? "/" : "", name);
+    if (n < 0 || (size_t)n >= sizeof full)
+        return bs__error_set(BS_ERR_PERMISSION, "permissions: name too deep: %s", name);
+    return bs__permissions_check(p->perms, full, letters);
+}
+
+/* Opens the store's base directory with flags: by its path, or (placed)
+ * beneath the held parent directory without following a symlink there.
+ * fd or -1 with errno (ENOTDIR also for a symlink). */
+static int open_base(const posixfs *p, int flags)
+{
+    if (p->parentfd < 0) return open(p->path, flags | O_CLOEXEC);
+    int fd = openat(p->parentfd, *p->leaf ? p->leaf : ".", flags | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode))) {
+        close(fd);
+        errno = ENOTDIR;
+        return -1;
+    }
+    return fd;
 }
 
 /* Splits name into its parent directory (into parent, "" for the root) and
@@ -246,8 +275,11 @@ static int posixfs_create(bs_backend *b)
     posixfs *p = P(b);
     int rc = check(p, "", "wW");
     if (rc) return rc;
-    if ((rc = mkdir_parents(p->path))) return rc;
-    int fd = open(p->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (p->parentfd < 0 && (rc = mkdir_parents(p->path))) return rc;
+    if (p->parentfd >= 0 && *p->leaf && mkdirat(p->parentfd, p->leaf, 0777) < 0 &&
+        errno != EEXIST)
+        return bs__error_errno(errno, "creating the storage base path");
+    int fd = open_base(p, O_RDONLY | O_DIRECTORY);
     if (fd < 0) {
         if (errno == ENOTDIR)
             return bs__error_set(BS_ERR_ALREADY_EXISTS,
@@ -316,7 +348,7 @@ static int posixfs_destroy(bs_backend *b)
     posixfs *p = P(b);
     int rc = check(p, "", "D");
     if (rc) return rc;
-    int fd = open(p->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int fd = open_base(p, O_PATH | O_DIRECTORY);
     if (fd < 0) {
         if (errno == ENOENT || errno == ENOTDIR)
             return bs__error_set(BS_ERR_DOES_NOT_EXIST, "storage base path does not exist");
@@ -326,7 +358,10 @@ static int posixfs_destroy(bs_backend *b)
     close(fd);
     /* like Python: the base directory itself may stay when it cannot be
      * removed (create accepts an existing empty one) */
-    if (!rc) (void)rmdir(p->path);
+    if (!rc && p->parentfd < 0) (void)rmdir(p->path);
+    else if (!rc && *p->leaf) (void)unlinkat(p->parentfd, p->leaf, AT_REMOVEDIR);
+    /* a shared account no longer matches: the next open rescans it */
+    if (!rc && p->quotafd >= 0) (void)bs__quota_remove(p->quotafd);
     return rc;
 }
 
@@ -353,7 +388,7 @@ static bool local_fs(int fd)
 static int posixfs_open(bs_backend *b)
 {
     posixfs *p = P(b);
-    int fd = open(p->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int fd = open_base(p, O_PATH | O_DIRECTORY);
     if (fd < 0) {
         if (errno == ENOENT || errno == ENOTDIR)
             return bs__error_set(BS_ERR_DOES_NOT_EXIST,
@@ -367,8 +402,9 @@ static int posixfs_open(bs_backend *b)
     if (p->quota > 0) {
         /* establish quota.hid now (scanning when missing), as Python does */
         bs_quota_lock q;
-        int rc = bs__quota_lock(&q, fd);
-        if (!rc) rc = bs__quota_unlock(&q, fd, false, p->fsync);
+        int account = p->quotafd >= 0 ? p->quotafd : fd;
+        int rc = bs__quota_lock(&q, account);
+        if (!rc) rc = bs__quota_unlock(&q, account, false, p->fsync);
         if (rc) {
             bs__dircache_free(p->dirs);
             p->dirs = NULL;
@@ -733,10 +769,10 @@ static int finish_temp(posixfs *p, int fd)
 static int quota_precheck(posixfs *p, const char *name, int64_t old, uint64_t len)
 {
     bs_quota_lock q;
-    int rc = bs__quota_lock(&q, p->basefd);
+    int rc = bs__quota_lock(&q, qfd(p));
     if (rc) return rc;
     int64_t usage = q.usage;
-    if ((rc = bs__quota_unlock(&q, p->basefd, false, p->fsync))) return rc;
+    if ((rc = bs__quota_unlock(&q, qfd(p), false, p->fsync))) return rc;
     if (len > (uint64_t)INT64_MAX || usage - old + (int64_t)len > p->quota)
         return bs__error_set(BS_ERR_QUOTA, "%s: %llu bytes would exceed the quota (%lld of %lld "
                              "bytes in use)", name, (unsigned long long)len, (long long)usage,
@@ -771,7 +807,7 @@ static int commit_temp(posixfs *p, int tdfd, const char *tmp, int dfd, const cha
     int rc = 0;
     struct stat st;
     if (p->quota > 0) {
-        if ((rc = bs__quota_lock(&q, p->basefd))) goto fail;
+        if ((rc = bs__quota_lock(&q, qfd(p)))) goto fail;
         int64_t old = 0;
         if (fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) old = counted_size(&st);
         if (q.usage - old + len > p->quota) {
@@ -788,11 +824,11 @@ static int commit_temp(posixfs *p, int tdfd, const char *tmp, int dfd, const cha
                              : fail(errno, "store", name);
         goto fail;
     }
-    rc = bs__quota_unlock(&q, p->basefd, true, p->fsync);
+    rc = bs__quota_unlock(&q, qfd(p), true, p->fsync);
     if (p->fsync && bs__fsync_dir(dfd) < 0 && !rc) rc = fail(errno, "store", name);
     return rc;
 fail:
-    bs__quota_unlock(&q, p->basefd, false, p->fsync);
+    bs__quota_unlock(&q, qfd(p), false, p->fsync);
     unlinkat(tdfd, tmp, 0);
     return rc;
 }
@@ -877,14 +913,14 @@ static int posixfs_delete(bs_backend *b, const char *name)
     char parent[BS_NAME_BUF];
     const char *leaf = split(name, parent);
     bs_quota_lock q = {.fd = -1};
-    if (p->quota > 0 && (rc = bs__quota_lock(&q, p->basefd))) return rc;
+    if (p->quota > 0 && (rc = bs__quota_lock(&q, qfd(p)))) return rc;
     int64_t size = 0;
     int dfd, r, err;
     for (;;) {
         bool cached;
         if ((dfd = open_dir(p, parent, &cached)) < 0) {
             err = errno;
-            bs__quota_unlock(&q, p->basefd, false, p->fsync);
+            bs__quota_unlock(&q, qfd(p), false, p->fsync);
             if (err == ENOENT || err == ENOTDIR)
                 return bs__error_set(BS_ERR_NOT_FOUND, "%s", name);
             return fail(err, "delete", name);
@@ -899,14 +935,14 @@ static int posixfs_delete(bs_backend *b, const char *name)
         forget_dir(p, dfd, parent);
     }
     if (r < 0) {
-        bs__quota_unlock(&q, p->basefd, false, p->fsync);
+        bs__quota_unlock(&q, qfd(p), false, p->fsync);
         close_dir(p, dfd);
         if (err == ENOENT || err == ENOTDIR) return bs__error_set(BS_ERR_NOT_FOUND, "%s", name);
         if (err == EISDIR) return bs__error_set(BS_ERR_IO, "delete %s: is a directory", name);
         return fail(err, "delete", name);
     }
     q.usage -= size;
-    rc = bs__quota_unlock(&q, p->basefd, size != 0, p->fsync);
+    rc = bs__quota_unlock(&q, qfd(p), size != 0, p->fsync);
     if (p->fsync && bs__fsync_dir(dfd) < 0 && !rc) rc = fail(errno, "delete", name);
     close_dir(p, dfd);
     return rc;
@@ -969,7 +1005,7 @@ static int posixfs_move(bs_backend *b, const char *cur, const char *dst)
     bs_quota_lock q = {.fd = -1};
     int64_t replaced = 0;
     if (p->quota > 0) {
-        if ((rc = bs__quota_lock(&q, p->basefd))) goto out;
+        if ((rc = bs__quota_lock(&q, qfd(p)))) goto out;
         /* a replaced target stops counting (unless it is the source itself) */
         if (fstatat(dfd, dleaf, &dst_st, AT_SYMLINK_NOFOLLOW) == 0 &&
             fstatat(sfd, sleaf, &sst, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -978,14 +1014,14 @@ static int posixfs_move(bs_backend *b, const char *cur, const char *dst)
     }
     if ((look ? renameat(sfd, sleaf, dfd, dleaf) : rename_checked(sfd, sleaf, dfd, dleaf)) < 0) {
         int err = errno;
-        bs__quota_unlock(&q, p->basefd, false, p->fsync);
+        bs__quota_unlock(&q, qfd(p), false, p->fsync);
         rc = err == ENOENT ? bs__error_set(BS_ERR_NOT_FOUND, "%s", cur)
              : err == ELOOP ? fail(ELOOP, "move to", dst)
                             : fail(err, "move", cur);
         goto out;
     }
     q.usage -= replaced;
-    rc = bs__quota_unlock(&q, p->basefd, replaced != 0, p->fsync);
+    rc = bs__quota_unlock(&q, qfd(p), replaced != 0, p->fsync);
     if (p->fsync && (bs__fsync_dir(dfd) < 0 || (sfd != dfd && bs__fsync_dir(sfd) < 0)) && !rc)
         rc = fail(errno, "move", cur);
 out:
@@ -1205,10 +1241,10 @@ static int posixfs_quota(bs_backend *b, bs_quota *out)
     out->limit = out->usage = -1;
     if (p->quota <= 0) return 0; /* not tracked (no quota.hid is kept) */
     bs_quota_lock q;
-    int rc = bs__quota_lock(&q, p->basefd);
+    int rc = bs__quota_lock(&q, qfd(p));
     if (rc) return rc;
     int64_t usage = q.usage;
-    if ((rc = bs__quota_unlock(&q, p->basefd, false, p->fsync))) return rc;
+    if ((rc = bs__quota_unlock(&q, qfd(p), false, p->fsync))) return rc;
     out->limit = p->quota;
     out->usage = usage;
     return 0;
@@ -1220,6 +1256,10 @@ static void posixfs_free(bs_backend *b)
     bs__dircache_free(p->dirs);
     if (p->basefd >= 0) close(p->basefd);
     bs__permissions_free(p->perms);
+    if (p->parentfd >= 0) close(p->parentfd);
+    if (p->quotafd >= 0) close(p->quotafd);
+    free(p->leaf);
+    free(p->perm_prefix);
     free(p->path);
     free(p);
 }
@@ -1272,6 +1312,7 @@ int bs__posixfs_new(bs_backend **out, const char *url, const bs_backend_config *
     u.path = NULL;
     bs__url_clear(&u);
     p->basefd = -1;
+    p->parentfd = p->quotafd = -1;
     p->fsync = cfg->fsync || env_fsync();
     p->quota = (int64_t)cfg->quota;
     if ((rc = bs__permissions_parse(&p->perms, cfg->permissions))) {
@@ -1282,5 +1323,30 @@ int bs__posixfs_new(bs_backend **out, const char *url, const bs_backend_config *
     randombytes_buf(&p->tmp_seed, sizeof p->tmp_seed);
     p->base.ops = &posixfs_ops;
     *out = &p->base;
+    return 0;
+}
+
+int bs__posixfs_new_at(bs_backend **out, const bs_posix_place *pl, const bs_backend_config *cfg)
+{
+    *out = NULL;
+    bs_backend *b;
+    int rc = bs__posixfs_new(&b, "file:///", cfg); /* the path is never used */
+    if (rc) return rc;
+    posixfs *p = P(b);
+    p->parentfd = fcntl(pl->parentfd, F_DUPFD_CLOEXEC, 0);
+    if (pl->quotafd >= 0) p->quotafd = fcntl(pl->quotafd, F_DUPFD_CLOEXEC, 0);
+    p->leaf = strdup(pl->leaf ? pl->leaf : "");
+    if (pl->perm_prefix && *pl->perm_prefix) p->perm_prefix = strdup(pl->perm_prefix);
+    if (p->parentfd < 0 || (pl->quotafd >= 0 && p->quotafd < 0))
+        rc = bs__error_errno(errno, "placing the store");
+    else if (!p->leaf || (pl->perm_prefix && *pl->perm_prefix && !p->perm_prefix))
+        rc = bs__error_set(BS_ERR_NOMEM, NULL);
+    else if (strchr(p->leaf, '/') || !strcmp(p->leaf, ".") || !strcmp(p->leaf, ".."))
+        rc = bs__error_set(BS_ERR_INVALID, "placing the store: not one path component");
+    if (rc) {
+        posixfs_free(b);
+        return rc;
+    }
+    *out = b;
     return 0;
 }

@@ -10,7 +10,9 @@
 #include "bs_config.h"
 #include "borgstore/hash.h"
 #include "proto/mp.h"
+#include "backends/backend.h"
 #include "proto/value_out.h"
+#include "server/place.h"
 #include "server/serve.h"
 
 /* Upper bound of one encoded list entry: array, str header + name, bool,
@@ -117,43 +119,27 @@ static int send_page(serve *s, serve_cursor *c, size_t n, bool more)
 
 /* ---- handlers ----------------------------------------------------------- */
 
-static char *url_for(const char *path)
-{
-    static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                               "0123456789/._-~+";
-    size_t len = strlen(path);
-    char *url = malloc(7 + 3 * len + 1), *o = url;
-    if (!url) return NULL;
-    o += sprintf(o, "file://");
-    for (const char *p = path; *p; p++) {
-        if (strchr(safe, *p)) *o++ = *p;
-        else o += sprintf(o, "%%%02X", (unsigned char)*p);
-    }
-    *o = '\0';
-    return url;
-}
-
-/* Makes s->backend serve the client's path (once per path). */
-static int use_path(serve *s, const char *path)
+/* Makes s->backend serve the client's path, placed beneath the restriction
+ * roots once (place.h): the backend works from the handles, never from the
+ * path. make: create the missing parent directories (create). */
+static int use_path(serve *s, const char *path, bool make)
 {
     if (s->opt->backend_url) return 0; /* pinned: the client's path is ignored */
-    char resolved[PATH_MAX];
-    int rc = serve_resolve(resolved, path);
-    if (!rc) rc = serve_allowed(s->opt, resolved);
+    serve_place pl;
+    int rc = serve_place_store(&pl, s->opt, path, make);
     if (rc) return rc;
-    if (s->backend && s->backend_path && !strcmp(s->backend_path, resolved)) return 0;
     bs_backend_free(s->backend);
     s->backend = NULL;
     free(s->backend_path);
     s->backend_path = NULL;
-    char *url = url_for(resolved);
-    if (!url) return bs__error_set(BS_ERR_NOMEM, NULL);
+    bs_posix_place where = {.parentfd = pl.parentfd, .leaf = pl.leaf, .quotafd = pl.quotafd,
+                            .perm_prefix = pl.prefix};
     bs_backend_config cfg = {.permissions = s->opt->permissions, .quota = s->opt->quota};
-    rc = bs_backend_new(&s->backend, url, &cfg);
-    free(url);
+    rc = bs__posixfs_new_at(&s->backend, &where, &cfg);
+    serve_place_release(&pl);
     if (rc) return rc;
-    if (!(s->backend_path = strdup(resolved))) return bs__error_set(BS_ERR_NOMEM, NULL);
-    serve_log(s, BS_LOG_DEBUG, "serving %s", resolved);
+    if (!(s->backend_path = strdup(pl.resolved))) return bs__error_set(BS_ERR_NOMEM, NULL);
+    serve_log(s, BS_LOG_DEBUG, "serving %s", pl.resolved);
     return 0;
 }
 
@@ -172,7 +158,7 @@ static int h_ping(serve *s)
 
 static int h_create(serve *s)
 {
-    int rc = use_path(s, req.path);
+    int rc = use_path(s, req.path, true);
     if (!rc) rc = bs_backend_create(s->backend);
     if (!rc) serve_log(s, BS_LOG_INFO, "created a store");
     return rc ? rc : reply_ok(s, req.id, req.method, &empty_result);
@@ -180,7 +166,7 @@ static int h_create(serve *s)
 
 static int h_destroy(serve *s)
 {
-    int rc = use_path(s, req.path);
+    int rc = use_path(s, req.path, false);
     if (!rc) rc = bs_backend_destroy(s->backend);
     if (!rc) serve_log(s, BS_LOG_INFO, "destroyed a store");
     return rc ? rc : reply_ok(s, req.id, req.method, &empty_result);
@@ -188,7 +174,7 @@ static int h_destroy(serve *s)
 
 static int h_open(serve *s)
 {
-    int rc = use_path(s, req.path);
+    int rc = use_path(s, req.path, false);
     if (!rc) rc = bs_backend_open(s->backend);
     return rc ? rc : reply_ok(s, req.id, req.method, &empty_result);
 }

@@ -14,6 +14,7 @@
 #include "backends/permissions.h"
 #include "bs_config.h"
 #include "proto/cmdline.h"
+#include "server/place.h"
 #include "server/serve.h"
 
 static const char usage_text[] =
@@ -150,6 +151,7 @@ int main(int argc, char **argv)
     o.max_inflight = BS_INFLIGHT_DEFAULT;
     mode_t mask = 077;
     const char *log_file = NULL;
+    bool perm_map = false;
     uint64_t v;
     int c, rc;
     while ((c = getopt_long(argc, argv, "hV", long_opts, NULL)) != -1) {
@@ -168,6 +170,7 @@ int main(int argc, char **argv)
             bs_permissions *p = NULL;
             if (bs__permissions_parse(&p, optarg))
                 return die(SERVE_EXIT_CONFIG, "--permissions: %s", bs_error_message());
+            perm_map = bs__permissions_count(p) > 0;
             bs__permissions_free(p);
             o.permissions = optarg;
             break;
@@ -230,6 +233,14 @@ int main(int argc, char **argv)
         }
     }
     if (sodium_init() < 0) return die(SERVE_EXIT_INTERNAL, "%s", "libsodium failed to initialize");
+    if (!o.backend_url) {
+        if (perm_map && !o.n_restrict_paths && !o.n_restrict_repos)
+            return die(SERVE_EXIT_CONFIG, "%s", "--permissions needs --restrict-to-path, "
+                       "--restrict-to-repository or --backend (else the client picks the "
+                       "directory they are anchored at)");
+        if (serve_roots_open(&o))
+            return die(SERVE_EXIT_CONFIG, "restriction roots: %s", bs_error_message());
+    }
     static serve s;
     s.opt = &o;
     if (!getcwd(s.cwd, sizeof s.cwd)) s.cwd[0] = '\0';
@@ -244,6 +255,7 @@ int main(int argc, char **argv)
     serve_shutdown(&s);
     bs__outq_free(&s.out);
     bs__inbuf_free(&s.in);
+    serve_roots_close(&o);
     for (size_t i = 0; i < o.n_restrict_paths; i++) free(o.restrict_paths[i]);
     for (size_t i = 0; i < o.n_restrict_repos; i++) free(o.restrict_repos[i]);
     free(o.restrict_paths);

@@ -44,6 +44,7 @@ typedef struct serve_opts {
     uint32_t max_frame;
     uint64_t max_value;
     uint32_t max_inflight;
+    struct serve_roots *roots; /* place.c: the restriction roots, held open */
 } serve_opts;
 
 /* An open list cursor (list_next continues it). */

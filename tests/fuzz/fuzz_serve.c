@@ -22,6 +22,7 @@
 
 #include "proto/frame.h"
 #include "proto/msg.h"
+#include "server/place.h"
 #include "server/serve.h"
 
 static char base[PATH_MAX]; /* the temp directory: cwd and the only allowed path */
@@ -191,6 +192,7 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
         .max_value = BS_VALUE_DEFAULT,
         .max_inflight = BS_INFLIGHT_DEFAULT,
     };
+    FUZZ_CHECK(serve_roots_open(&o) == 0, "restriction roots: %s", bs_error_message());
     static serve s;
     memset(&s, 0, sizeof s);
     s.opt = &o;
@@ -244,6 +246,7 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
     }
     check_output(&s, &oc);
     serve_shutdown(&s);
+    serve_roots_close(&o);
     bs__outq_free(&s.out);
     bs__inbuf_free(&s.in);
     bs__inbuf_free(&oc.in);

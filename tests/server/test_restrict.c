@@ -122,7 +122,8 @@ Test(restrict, read_only_refuses_every_change_and_keeps_serving)
 Test(restrict, permission_presets_are_enforced)
 {
     make_store(P("st"), "data/x", "old");
-    const char *nodel[] = {"--permissions", "borgbackup-no-delete", NULL};
+    const char *nodel[] = {"--permissions", "borgbackup-no-delete", "--restrict-to-path", dir,
+                           NULL};
     srv s;
     started(&s, nodel);
     cr_assert_eq(srv_open(&s, "open", P("st")), 0);
@@ -136,14 +137,16 @@ Test(restrict, permission_presets_are_enforced)
     free(v);
     cr_assert_eq(srv_stop(&s), 0);
 
-    const char *wo[] = {"--permissions", "borgbackup-write-only", NULL};
+    const char *wo[] = {"--permissions", "borgbackup-write-only", "--restrict-to-path", dir,
+                        NULL};
     started(&s, wo);
     cr_assert_eq(srv_open(&s, "open", P("st")), 0);
     cr_assert_eq(srv_load(&s, "data/x", 0, BS_SIZE_ALL, &v, &len), BS_ERR_PERMISSION);
     cr_assert_eq(srv_store(&s, "data/w", "w", 1), 0);
     cr_assert_eq(srv_stop(&s), 0);
 
-    const char *ro[] = {"--permissions", "borgbackup-read-only", NULL};
+    const char *ro[] = {"--permissions", "borgbackup-read-only", "--restrict-to-path", dir,
+                        NULL};
     started(&s, ro);
     cr_assert_eq(srv_open(&s, "open", P("st")), 0);
     cr_assert_eq(srv_store(&s, "data/r", "r", 1), BS_ERR_PERMISSION);

@@ -55,7 +55,8 @@ Test(serve, hello_advertises_limits_and_what_is_enforced)
     cr_assert_eq(srv_stop(&s), 0);
 
     const char *args[] = {"--read-only", "--quota", "5M", "--permissions",
-                          "borgbackup-no-delete", "--max-frame", "131072", NULL};
+                          "borgbackup-no-delete", "--max-frame", "131072",
+                          "--restrict-to-path", dir, NULL};
     srv_start(&s, args, dir, false);
     srv_handshake(&s);
     cr_assert(s.hello.read_only);
