@@ -29,6 +29,11 @@ static const char *check(const char *name)
     }
     if (name[0] == '/' || name[len - 1] == '/' || strstr(name, ".."))
         return "name must be relative and not contain '..'";
+    /* "." components: a second spelling of the same item, which would slip
+     * past permission entries (./protected/x is protected/x) */
+    if (!strcmp(name, ".") || !strncmp(name, "./", 2) || strstr(name, "/./") ||
+        (len >= 2 && !strcmp(name + len - 2, "/.")))
+        return "name must not contain '.' components";
     if (bs__ends_with(name, BS_TMP_SUFFIX)) return "name must not end with .tmp";
     if (bs__ends_with(name, BS_HID_SUFFIX)) return "name must not end with .hid";
     return NULL;

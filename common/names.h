@@ -1,5 +1,5 @@
-/* Item name rules (Python borgstore 0.6 validate_name, plus two hardenings:
- * no control characters, no empty path components). */
+/* Item name rules (Python borgstore 0.6 validate_name, plus three
+ * hardenings: no control characters, no empty and no "." path components). */
 #ifndef BS_COMMON_NAMES_H
 #define BS_COMMON_NAMES_H
 

@@ -28,6 +28,9 @@ static bool reference_valid(const char *s)
         if (c <= ' ' || c >= 0x7f || c == '\\' || (c >= 'A' && c <= 'Z')) return false;
     }
     if (s[0] == '/' || s[n - 1] == '/' || strstr(s, "//") || strstr(s, "..")) return false;
+    if (!strcmp(s, ".") || !strncmp(s, "./", 2) || strstr(s, "/./") ||
+        (n >= 2 && s[n - 2] == '/' && s[n - 1] == '.'))
+        return false;
     return !ends_with(s, n, ".tmp") && !ends_with(s, n, ".hid");
 }
 

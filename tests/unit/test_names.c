@@ -40,6 +40,16 @@ Test(names, hardenings_are_refused)
     cr_assert_eq(bs__name_validate("data/\x01"), BS_ERR_INVALID);
 }
 
+Test(names, dot_components_are_refused)
+{
+    const char *bad[] = {".", "./x", "./protected/x", "a/./b", "a/.", "data/./."};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_assert_eq(bs__name_validate(bad[i]), BS_ERR_INVALID, "%s", bad[i]);
+    const char *good[] = {".x", "a/.b", "a.b/c.", "x.", "data/.config"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        cr_assert_eq(bs__name_validate(good[i]), 0, "%s", good[i]);
+}
+
 Test(names, message_names_the_rule_and_escapes_the_name)
 {
     cr_assert_eq(bs__name_validate("data/A\x1b[2J"), BS_ERR_INVALID);
