@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "common/hashing.h"
+#include "common/printable.h"
 
 int bs_hash_alg_parse(const char *name, bs_hash_alg *out)
 {
@@ -15,8 +16,9 @@ int bs_hash_alg_parse(const char *name, bs_hash_alg *out)
             *out = (bs_hash_alg)i;
             return 0;
         }
-    return bs__error_set(BS_ERR_INVALID, "unsupported hash algorithm: %s",
-                         name ? name : "(null)");
+    char shown[4 * 32 + 1]; /* a peer's bytes: escaped, and only the start */
+    bs__printable(shown, sizeof shown, name ? name : "(null)", name ? strnlen(name, 32) : 6);
+    return bs__error_set(BS_ERR_INVALID, "unsupported hash algorithm: %s", shown);
 }
 
 const char *bs_hash_alg_name(bs_hash_alg alg)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/printable.h"
 
 bool bs__ends_with(const char *s, const char *suffix)
 {
@@ -52,17 +53,6 @@ int bs__name_validate(const char *name)
     /* Print at most the first 120 bytes, with non-printables escaped, so a
      * hostile name cannot forge log lines. */
     char shown[4 * 120 + 1];
-    size_t o = 0;
-    for (size_t i = 0; name[i] && i < 120; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if (c >= 0x20 && c < 0x7f) {
-            shown[o++] = (char)c;
-        } else {
-            static const char hexd[] = "0123456789abcdef";
-            shown[o++] = '\\'; shown[o++] = 'x';
-            shown[o++] = hexd[c >> 4]; shown[o++] = hexd[c & 15];
-        }
-    }
-    shown[o] = '\0';
+    bs__printable(shown, sizeof shown, name, strnlen(name, 120));
     return bs__error_set(BS_ERR_INVALID, "%s: %s", why, shown);
 }

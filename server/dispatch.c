@@ -11,6 +11,7 @@
 #include "borgstore/hash.h"
 #include "proto/mp.h"
 #include "backends/backend.h"
+#include "common/printable.h"
 #include "proto/value_out.h"
 #include "server/place.h"
 #include "server/serve.h"
@@ -24,8 +25,9 @@ static bs__req req; /* the request being handled (one at a time) */
 
 void serve_reply_err(serve *s, uint32_t id, int code, const char *msg)
 {
-    char clean[BS_MESSAGE_MAX];
-    serve_scrub(s, clean, sizeof clean, msg);
+    char scrubbed[BS_MESSAGE_MAX], clean[BS_MESSAGE_MAX];
+    serve_scrub(s, scrubbed, sizeof scrubbed, msg);
+    bs__printable_str(clean, sizeof clean, scrubbed); /* printable ASCII: valid UTF-8 */
     if (bs__enc_err(bs__outq_buf(&s->out), id, code, clean) == 0) bs__outq_commit(&s->out);
 }
 

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/printable.h"
 #include "server/serve.h"
 
 /* Stop queuing in-band log lines while this much output waits. */
@@ -81,11 +82,14 @@ void serve_log(serve *s, int level, const char *fmt, ...)
     bool inband = s->hello_done && level >= s->client_log_level && !s->fatal &&
                   bs__outq_pending(&s->out) < LOG_OUTPUT_CAP;
     if (!local && !inband) return;
-    char msg[BS_MESSAGE_MAX];
+    char raw[BS_MESSAGE_MAX], msg[BS_MESSAGE_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    /* names and algorithm strings come from the client: no control bytes
+     * (a newline would forge a line, ESC reach the operator's terminal) */
+    bs__printable_str(msg, sizeof msg, raw);
     if (local) {
         char line[BS_MESSAGE_MAX + 96];
         struct timespec ts;

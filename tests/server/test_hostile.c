@@ -1,0 +1,86 @@
+/* A hostile key holder against borgstore-serve's own bookkeeping: forged
+ * log lines and raw bytes in messages, "create, never overwrite" raced by a
+ * second writer, list cursors holding directories in memory, and requests
+ * whose result (defrag, load) is larger than the operator's limits. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "tests/helpers/testutil.h"
+
+static char *dir;
+
+static void setup(void) { dir = bs_test_tmpdir(); }
+static void teardown(void)
+{
+    bs_test_rmtree(dir);
+    free(dir);
+}
+
+TestSuite(hostile, .init = setup, .fini = teardown, .timeout = 90);
+
+static const char *P(const char *rel)
+{
+    static char buf[8][4096];
+    static int i;
+    i = (i + 1) % 8;
+    snprintf(buf[i], sizeof buf[i], "%s/%s", dir, rel);
+    return buf[i];
+}
+
+static void started(srv *s, const char *const *args, const char *store)
+{
+    srv_start(s, args, dir, false);
+    srv_handshake(s);
+    cr_assert_eq(srv_open(s, "create", store), 0, "%s", srv_last_error);
+    cr_assert_eq(srv_open(s, "open", store), 0, "%s", srv_last_error);
+}
+
+/* Every byte printable ASCII (newlines only where allowed). */
+static void assert_printable(const char *what, const char *text, bool newlines)
+{
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        cr_assert((*p >= 0x20 && *p < 0x7f) || (newlines && *p == '\n'),
+                  "%s: raw byte 0x%02x at %td", what, *p, (const char *)p - text);
+}
+
+Test(hostile, untrusted_bytes_are_escaped_in_logs_and_messages)
+{
+    const char *args[] = {"--log-file", P("serve.log"), "--log-level", "debug", NULL};
+    srv s;
+    started(&s, args, P("st"));
+    cr_assert_eq(srv_store(&s, "data/x", "v", 1), 0);
+    static const char forged[] = "s\nFORGED \x1b[2J\xff";
+    bs__req r = {.method = BS_M_HASH, .name = "data/x", .alg = forged};
+    bs__result res;
+    cr_assert_eq(srv_call(&s, &r, &res), BS_ERR_INVALID);
+    assert_printable("hash ERR", srv_last_error, false);
+    cr_assert_not_null(strstr(srv_last_error, "\\x0aFORGED \\x1b[2J\\xff"), "%s",
+                       srv_last_error);
+    bs_defrag_source src = {"data/x", 0, 1};
+    r = (bs__req){.method = BS_M_DEFRAG, .sources = &src, .n_sources = 1, .alg = forged,
+                  .ns = "data", .levels = 0};
+    cr_assert_eq(srv_call(&s, &r, &res), BS_ERR_INVALID);
+    assert_printable("defrag ERR", srv_last_error, false);
+    cr_assert_eq(srv_simple(&s, BS_M_DELETE, "data/\nFORGED \x1b]0;x\x07"), BS_ERR_INVALID);
+    assert_printable("delete ERR", srv_last_error, false);
+    cr_assert_eq(srv_stop(&s), 0);
+
+    char *log = bs_test_read_file(P("serve.log"), NULL);
+    cr_assert_not_null(log);
+    assert_printable("log file", log, true);
+    /* every line is one of ours: it starts with the date */
+    for (char *line = log; *line; line = strchr(line, '\n') + 1) {
+        cr_assert(!strncmp(line, "20", 2), "forged line: %.60s", line);
+        if (!strchr(line, '\n')) break;
+    }
+    cr_assert_not_null(strstr(log, "FORGED"), "the requests were logged");
+    free(log);
+}
