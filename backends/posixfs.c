@@ -796,6 +796,33 @@ static int rename_checked(int sfd, const char *sleaf, int dfd, const char *dleaf
     return renameat(sfd, sleaf, dfd, dleaf);
 }
 
+/* rename that never replaces the target: RENAME_NOREPLACE, or link + unlink
+ * where the filesystem lacks it (files only). 0 or -1/errno (EEXIST when
+ * the target exists). */
+static int rename_noreplace(int sfd, const char *sleaf, int dfd, const char *dleaf)
+{
+    if (renameat2(sfd, sleaf, dfd, dleaf, RENAME_NOREPLACE) == 0) return 0;
+    if (errno != EINVAL && errno != ENOSYS) return -1;
+    if (linkat(sfd, sleaf, dfd, dleaf, 0) < 0) return -1;
+    (void)unlinkat(sfd, sleaf, 0);
+    return 0;
+}
+
+/* Whether name may be overwritten (W): when not, a target that appears
+ * after the permission check must make the commit fail, not be replaced. */
+static bool may_replace(posixfs *p, const char *name)
+{
+    /* a refusal sets the thread's message: only read after a failure,
+     * and the caller's own failure then sets it again */
+    return !p->perms || check(p, name, "W") == 0;
+}
+
+static int exists_without_w(const char *what, const char *name)
+{
+    return bs__error_set(BS_ERR_PERMISSION, "%s %s: it exists now, and overwriting needs "
+                         "permission 'W'", what, name);
+}
+
 /* Renames the finished temp file tmp (in tdfd) to leaf in dfd. With quota,
  * under the lock: checks the limit against the size being replaced as it is
  * now, renames, and records the new usage, so concurrent processes stay
@@ -818,10 +845,13 @@ static int commit_temp(posixfs *p, int tdfd, const char *tmp, int dfd, const cha
         }
         q.usage += len - old;
     }
-    /* a planted symlink is not replaced (ELOOP) */
-    if (rename_checked(tdfd, tmp, dfd, leaf) < 0) {
+    /* a planted symlink is not replaced (ELOOP); without W nothing is */
+    bool replace = may_replace(p, name);
+    if ((replace ? rename_checked(tdfd, tmp, dfd, leaf)
+                 : rename_noreplace(tdfd, tmp, dfd, leaf)) < 0) {
         rc = errno == EISDIR ? bs__error_set(BS_ERR_IO, "store %s: is a directory", name)
-                             : fail(errno, "store", name);
+             : !replace && errno == EEXIST ? exists_without_w("store", name)
+                                           : fail(errno, "store", name);
         goto fail;
     }
     rc = bs__quota_unlock(&q, qfd(p), true, p->fsync);
@@ -1012,12 +1042,16 @@ static int posixfs_move(bs_backend *b, const char *cur, const char *dst)
             !(dst_st.st_ino == sst.st_ino && dst_st.st_dev == sst.st_dev))
             replaced = counted_size(&dst_st);
     }
-    if ((look ? renameat(sfd, sleaf, dfd, dleaf) : rename_checked(sfd, sleaf, dfd, dleaf)) < 0) {
+    bool replace = may_replace(p, dst);
+    if ((!replace ? rename_noreplace(sfd, sleaf, dfd, dleaf)
+         : look   ? renameat(sfd, sleaf, dfd, dleaf)
+                  : rename_checked(sfd, sleaf, dfd, dleaf)) < 0) {
         int err = errno;
         bs__quota_unlock(&q, qfd(p), false, p->fsync);
         rc = err == ENOENT ? bs__error_set(BS_ERR_NOT_FOUND, "%s", cur)
              : err == ELOOP ? fail(ELOOP, "move to", dst)
-                            : fail(err, "move", cur);
+             : err == EEXIST && !replace ? exists_without_w("move to", dst)
+                                         : fail(err, "move", cur);
         goto out;
     }
     q.usage -= replaced;

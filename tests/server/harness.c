@@ -341,3 +341,8 @@ size_t srv_stderr(srv *s, char *buf, size_t cap)
     buf[n] = '\0';
     return n;
 }
+
+int srv_reply(srv *s, uint32_t id, uint32_t method, bs__result *res)
+{
+    return reply(s, id, method, res);
+}

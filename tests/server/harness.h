@@ -45,6 +45,8 @@ int srv_recv(srv *s, bs__env *env, int timeout_ms);
  * srv_last_error). Asserts the reply id matches. */
 int srv_call(srv *s, bs__req *r, bs__result *res);
 extern char srv_last_error[1024];
+/* Waits for the reply to a request sent with srv_send (as srv_call). */
+int srv_reply(srv *s, uint32_t id, uint32_t method, bs__result *res);
 /* Convenience calls. */
 int srv_open(srv *s, const char *method_path_create_open, const char *path);
 int srv_simple(srv *s, uint32_t method, const char *name);

@@ -84,3 +84,53 @@ Test(hostile, untrusted_bytes_are_escaped_in_logs_and_messages)
     cr_assert_not_null(strstr(log, "FORGED"), "the requests were logged");
     free(log);
 }
+
+/* Two writers store (or move to) the same new name at once, again and
+ * again, under a map granting w but not W: one may win, never both. */
+Test(hostile, create_without_overwrite_never_replaces_a_racing_writer)
+{
+    const char *args[] = {"--restrict-to-path", dir, "--permissions",
+                          "{\"\": \"lrw\", \"tmp\": \"lrwD\"}", NULL};
+    srv a, b;
+    started(&a, args, P("st"));
+    srv_start(&b, args, dir, false);
+    srv_handshake(&b);
+    cr_assert_eq(srv_open(&b, "open", P("st")), 0, "%s", srv_last_error);
+    int both_stored = 0, both_moved = 0, tries = 0, won = 0;
+    time_t end = time(NULL) + 20;
+    for (; tries < 1500 && time(NULL) < end && !both_stored && !both_moved; tries++) {
+        char name[64], sa[64], sb[64];
+        snprintf(name, sizeof name, "data/k%d", tries);
+        uint8_t ha[BS_VALUE_HASH_LEN], hb[BS_VALUE_HASH_LEN];
+        bs__value_hash(ha, "AAAA", 4);
+        bs__value_hash(hb, "BBBB", 4);
+        bs__req ra = {.method = BS_M_STORE, .name = name, .size = 4, .hash = ha,
+                      .data = (const uint8_t *)"AAAA", .data_len = 4, .has_data = true};
+        bs__req rb = ra;
+        rb.hash = hb;
+        rb.data = (const uint8_t *)"BBBB";
+        uint32_t ida = srv_send(&a, &ra), idb = srv_send(&b, &rb);
+        bs__result res;
+        int ca = srv_reply(&a, ida, BS_M_STORE, &res), cb = srv_reply(&b, idb, BS_M_STORE, &res);
+        if (ca == 0 && cb == 0) both_stored++;
+        else if (ca == 0 || cb == 0) won++;
+        /* the same with move */
+        snprintf(sa, sizeof sa, "tmp/a%d", tries);
+        snprintf(sb, sizeof sb, "tmp/b%d", tries);
+        snprintf(name, sizeof name, "data/m%d", tries);
+        cr_assert_eq(srv_store(&a, sa, "A", 1), 0, "%s", srv_last_error);
+        cr_assert_eq(srv_store(&a, sb, "B", 1), 0, "%s", srv_last_error);
+        ra = (bs__req){.method = BS_M_MOVE, .name = sa, .dst = name};
+        rb = (bs__req){.method = BS_M_MOVE, .name = sb, .dst = name};
+        ida = srv_send(&a, &ra);
+        idb = srv_send(&b, &rb);
+        ca = srv_reply(&a, ida, BS_M_MOVE, &res);
+        cb = srv_reply(&b, idb, BS_M_MOVE, &res);
+        if (ca == 0 && cb == 0) both_moved++;
+    }
+    cr_assert_eq(srv_stop(&a), 0);
+    cr_assert_eq(srv_stop(&b), 0);
+    cr_assert_eq(both_stored, 0, "a store replaced a racing one (try %d)", tries);
+    cr_assert_eq(both_moved, 0, "a move replaced a racing one (try %d)", tries);
+    cr_assert_gt(won, 0, "no store succeeded in %d tries", tries);
+}
