@@ -545,7 +545,11 @@ int bs__result_decode(bs__result *out, uint32_t method, const uint8_t *body, siz
         default: rc = bs__mp_skip(&r, BS_MP_DEPTH_MAX - 2); break;
         }
     }
-    if (rc == BS_ERR_INVALID) rc = bs__error_set(BS_ERR_PROTOCOL, "%s", bs_error_message());
+    if (rc == BS_ERR_INVALID) { /* the server's fault: a protocol error, same detail */
+        bs__error_saved why;
+        bs__error_save(&why);
+        rc = bs__error_set(BS_ERR_PROTOCOL, "%s", why.msg);
+    }
     if (!rc && r.p != r.end) rc = proto_err("trailing bytes after the result");
     if (!rc && method < BS_M_COUNT) {
         const bs__method_info *mi = bs__method_get(method);

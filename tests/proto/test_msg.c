@@ -539,6 +539,23 @@ Test(msg, result_rules)
     bs__buf_free(&b);
 }
 
+Test(msg, a_result_out_of_range_keeps_its_detail_as_a_protocol_error)
+{
+    /* the range check's own message is rewrapped, not formatted into itself */
+    static bs__result o;
+    bs_buf b = {0};
+    bs__mpw w;
+    bs__mpw_init(&w, &b);
+    msgpack_pack_map(&w.pk, 1);
+    bs__mpw_cstr(&w, "max_inflight");
+    msgpack_pack_uint64(&w.pk, 1ull << 40);
+    cr_assert_eq(bs__result_decode(&o, BS_M_HELLO, b.data, b.len), BS_ERR_PROTOCOL);
+    const char *m = bs_error_message();
+    cr_assert(strstr(m, "protocol error: ") == m, "%s", m);
+    cr_assert(strstr(m, "'max_inflight' is out of range"), "%s", m);
+    bs__buf_free(&b);
+}
+
 Test(msg, method_table_flags)
 {
     cr_assert(bs__method_get(BS_M_PING)->flags & BS_MF_PREOPEN);
