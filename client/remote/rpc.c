@@ -136,6 +136,14 @@ static int pump_once(bs__rpc *c)
         if (n == 0) break;
         bs__outq_consume(&c->out, (size_t)n);
         progress = 1;
+        /* the server reading our requests is progress, but only in
+         * amounts that matter: a peer that takes a byte at a time does not
+         * keep the deadline away */
+        c->written += (uint64_t)n;
+        if (c->written >= PROGRESS_BYTES || !bs__outq_pending(&c->out)) {
+            c->last_progress = bs__rpc_now_ms();
+            c->written = 0;
+        }
     }
     for (;;) {
         int rc = bs__rpc_process_input(c);
@@ -150,28 +158,35 @@ static int pump_once(bs__rpc *c)
         if (n < 0) return bs__rpc_fail(c, (int)n);
         if (n == 0) break;
         bs__inbuf_wrote(&c->in, (size_t)n);
-        progress = 1;
+        progress = 1; /* but not for the deadline: only whole frames count */
     }
-    if (progress) c->last_progress = bs__rpc_now_ms();
     return progress;
 }
 
-/* Pumps until done(c, arg) or failure; the timeout counts from the last
- * byte moved. */
+/* The reply deadline: timeout_ms since the wait began or the last real
+ * progress (a whole frame other than LOG received, or a good part of our
+ * output taken). Trickled bytes and LOG frames do not count. */
+static int overdue(bs__rpc *c, int64_t *idle)
+{
+    *idle = bs__rpc_now_ms() - c->last_progress;
+    if (*idle < c->o.timeout_ms) return 0;
+    bs__error_set(BS_ERR_TIMEOUT, "no answer from borgstore-serve for %d.%d s (LOG frames "
+                  "and partial frames do not count)", c->o.timeout_ms / 1000,
+                  c->o.timeout_ms % 1000 / 100);
+    return bs__rpc_fail(c, BS_ERR_TIMEOUT);
+}
+
+/* Pumps until done(c, arg), failure, or the reply deadline (overdue). */
 static int pump_until(bs__rpc *c, bool (*done)(bs__rpc *, const void *), const void *arg)
 {
     c->last_progress = bs__rpc_now_ms();
     for (;;) {
-        int rc = pump_once(c);
-        if (rc < 0) return rc;
+        int rc, pumped = pump_once(c);
+        if (pumped < 0) return pumped;
         if (done(c, arg)) return 0;
-        if (rc > 0) continue;
-        int64_t idle = bs__rpc_now_ms() - c->last_progress;
-        if (idle >= c->o.timeout_ms) {
-            bs__error_set(BS_ERR_TIMEOUT, "no answer from borgstore-serve for %d s",
-                          c->o.timeout_ms / 1000);
-            return bs__rpc_fail(c, BS_ERR_TIMEOUT);
-        }
+        int64_t idle;
+        if ((rc = overdue(c, &idle)) < 0) return rc;
+        if (pumped > 0) continue;
         rc = c->t->ops->wait(c->t, true, bs__outq_pending(&c->out) > 0,
                              (int)(c->o.timeout_ms - idle));
         if (rc < 0) return bs__rpc_fail(c, rc);
@@ -440,14 +455,11 @@ int bs__rpc_poll(bs__rpc *c, uint32_t *id, int timeout_ms)
         if (c->phase == PH_BROKEN) return bs__error_set_raw(c->broken_rc, 0, c->broken_msg);
         if (c->inflight == 0) return 0;
         int rc = pump_once(c);
-        if (rc != 0) continue; /* progress, or a failure that completed the calls */
-        int64_t now = bs__rpc_now_ms(), idle = now - c->last_progress;
-        if (idle >= c->o.timeout_ms) {
-            bs__error_set(BS_ERR_TIMEOUT, "no answer from borgstore-serve for %d s",
-                          c->o.timeout_ms / 1000);
-            bs__rpc_fail(c, BS_ERR_TIMEOUT);
-            continue;
-        }
+        if (rc < 0) continue; /* a failure that completed the calls */
+        int64_t idle;
+        if (overdue(c, &idle) < 0) continue;
+        if (rc > 0) continue;
+        int64_t now = bs__rpc_now_ms();
         if (now >= end) return 0;
         int64_t w = c->o.timeout_ms - idle;
         if (end - now < w) w = end - now;

@@ -15,6 +15,7 @@
 #define DEFAULT_MAX_VALUE (1ull << 30)
 #define BANNER_WAIT_MS 500  /* to collect what a shell printed instead of the magic */
 #define BANNER_MAX 2048
+#define PROGRESS_BYTES (64u * 1024) /* output the server takes that counts as progress */
 #define WRITE_EARLY (64u * 1024) /* submit pushes bytes out once this much waits */
 #define REQ_OVERHEAD 256u    /* bytes a request counts for besides its value */
 
@@ -60,7 +61,8 @@ struct bs__rpc {
     int deferred_rc;
     size_t deferred_count;
     char deferred_msg[BS_MESSAGE_MAX];
-    int64_t last_progress;
+    int64_t last_progress; /* last whole frame received or output taken (the deadline) */
+    uint64_t written;      /* output taken since last_progress */
 };
 
 /* Monotonic milliseconds. */

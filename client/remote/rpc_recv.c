@@ -36,8 +36,9 @@ static int on_hello(bs__rpc *c, const bs__env *env)
         return bs__rpc_proto_fail(c, "unexpected frame (kind %llu) before the hello answer", env->kind);
     if (env->kind == BS_KIND_ERR) {
         char msg[BS_MESSAGE_MAX];
-        snprintf(msg, sizeof msg, "borgstore-serve refused the connection: %.*s",
-                 (int)(env->text_len < 900 ? env->text_len : 900), env->text);
+        char text[900];
+        bs__rpc_printable(text, sizeof text, (const uint8_t *)env->text, env->text_len);
+        snprintf(msg, sizeof msg, "borgstore-serve refused the connection: %s", text);
         int code = bs_error_from_wire(env->code);
         bs__error_set_raw(code, 0, msg);
         return bs__rpc_fail(c, code);
@@ -183,6 +184,8 @@ static int on_frame(bs__rpc *c, const uint8_t *f, size_t len)
         }
         return 0;
     }
+    /* a whole frame other than LOG: progress for the reply deadline */
+    c->last_progress = bs__rpc_now_ms();
     if (c->phase == PH_HELLO) return on_hello(c, &env);
     if (c->receiving) {
         slot *s = c->receiving;
@@ -225,7 +228,10 @@ static int on_frame(bs__rpc *c, const uint8_t *f, size_t len)
     if (env.kind == BS_KIND_ERR) {
         s->reply.method = s->method;
         s->reply.rc = bs_error_from_wire(env.code);
-        s->errmsg = strndup(env.text, env.text_len < BS_MESSAGE_MAX ? env.text_len : BS_MESSAGE_MAX);
+        /* the server's text reaches a terminal: printable bytes only */
+        char msg[BS_MESSAGE_MAX];
+        bs__rpc_printable(msg, sizeof msg, (const uint8_t *)env.text, env.text_len);
+        s->errmsg = strdup(msg);
         bs__rpc_complete(c, s);
         return 0;
     }
