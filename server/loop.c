@@ -93,6 +93,7 @@ static int process(serve *s, bool *preamble_ok, size_t high_water)
         }
         if (rc == 0) return 0;
         serve_frame(s, f, len);
+        serve_inflight_settle(s);
     }
     return 0;
 }
@@ -147,6 +148,7 @@ int serve_loop(serve *s)
             ssize_t w = writev(1, iov, n);
             if (w > 0) {
                 bs__outq_consume(&s->out, (size_t)w);
+                s->out_written += (uint64_t)w;
                 pending = bs__outq_pending(&s->out);
                 if (drain_since >= 0) drain_since = now_ms();
             } else if (w < 0 && errno != EAGAIN && errno != EINTR) {

@@ -258,6 +258,7 @@ int main(int argc, char **argv)
     int code = serve_loop(&s);
     serve_shutdown(&s);
     bs__outq_free(&s.out);
+    serve_inflight_free(&s);
     bs__inbuf_free(&s.in);
     for (size_t i = 0; i < o.n_restrict_paths; i++) free(o.restrict_paths[i]);
     for (size_t i = 0; i < o.n_restrict_repos; i++) free(o.restrict_repos[i]);

@@ -127,6 +127,7 @@ static void check_output(serve *s, out_check *oc)
             moved += iov[i].iov_len;
         }
         bs__outq_consume(&s->out, moved);
+        s->out_written += moved;
         take_frames(s, oc);
     }
 }
@@ -189,7 +190,8 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
         .log_fd = devnull,
         .max_frame = sel & 32 ? BS_FRAME_MIN : BS_FRAME_DEFAULT,
         .max_value = BS_VALUE_DEFAULT,
-        .max_inflight = BS_INFLIGHT_DEFAULT,
+        .max_inflight = sel & 128 ? 2 : BS_INFLIGHT_DEFAULT,
+        .drain_timeout = 10,
     };
     static serve s;
     memset(&s, 0, sizeof s);
@@ -228,6 +230,7 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
             if (rc == 1) {
                 guard_paths(&s, f, len);
                 serve_frame(&s, f, len);
+                serve_inflight_settle(&s);
                 check_output(&s, &oc);
                 continue;
             }
@@ -244,6 +247,7 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
     }
     check_output(&s, &oc);
     serve_shutdown(&s);
+    serve_inflight_free(&s);
     bs__outq_free(&s.out);
     bs__inbuf_free(&s.in);
     bs__inbuf_free(&oc.in);

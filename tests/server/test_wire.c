@@ -140,3 +140,145 @@ Test(wire, drain_timeout_is_checked_at_startup)
     cr_assert_eq(WEXITSTATUS(st), 3);
     srv_stop(&s);
 }
+
+/* ---- 11: ids and the in-flight window ------------------------------------ */
+
+/* Sends r with the given id (0 and repeats included). */
+static void send_id(srv *s, bs__req *r, uint32_t id)
+{
+    bs_buf b = {0};
+    size_t tail;
+    r->id = id;
+    cr_assert_eq(bs__enc_req(&b, r, BS_FRAME_CEIL, false, &tail), 0, "%s", bs_error_message());
+    cr_assert(srv_send_raw(s, b.data, b.len));
+    bs__buf_free(&b);
+}
+
+/* The server's preamble, consumed from s->in. */
+static void take_preamble(srv *s)
+{
+    while (bs__inbuf_len(&s->in) < BS_PROTO_PREAMBLE_LEN) {
+        uint8_t *space;
+        size_t cap;
+        cr_assert_eq(bs__inbuf_space(&s->in, 0, &space, &cap), 0);
+        struct pollfd pf = {.fd = s->from, .events = POLLIN};
+        cr_assert_gt(poll(&pf, 1, 5000), 0, "no preamble from the server");
+        ssize_t n = read(s->from, space, BS_PROTO_PREAMBLE_LEN - bs__inbuf_len(&s->in));
+        cr_assert_gt(n, 0);
+        bs__inbuf_wrote(&s->in, (size_t)n);
+    }
+    bs__inbuf_consume(&s->in, BS_PROTO_PREAMBLE_LEN);
+}
+
+/* Reads to EOF: the first ERR's code and id (-1 when none came), counting
+ * the OK replies before it. */
+static int first_error(srv *s, uint32_t *id, int *oks, char *text, size_t cap)
+{
+    bs__env env;
+    int code = -1;
+    *oks = 0;
+    while (next(s, &env) == 1) {
+        if (env.kind == BS_KIND_OK && code == -1) (*oks)++;
+        if (env.kind == BS_KIND_ERR && code == -1) {
+            code = bs_error_from_wire(env.code);
+            *id = env.id;
+            snprintf(text, cap, "%.*s", (int)env.text_len, env.text);
+        }
+    }
+    return code;
+}
+
+/* Two 1 MiB loads nobody reads yet: the pipe fills and what follows stays
+ * queued in the server, in flight. */
+static void fill_pipe(srv *s)
+{
+    back_up_output(s, 2);
+}
+
+Test(wire, request_id_0_is_a_framing_error)
+{
+    srv s;
+    start_open(&s);
+    bs__req p = {.method = BS_M_PING};
+    send_id(&s, &p, 0);
+    uint32_t id = 99;
+    int oks;
+    char text[1024];
+    cr_assert_eq(first_error(&s, &id, &oks, text, sizeof text), BS_ERR_PROTOCOL);
+    cr_assert_eq(id, 0);
+    cr_assert(strstr(text, "id 0"), "%s", text);
+    cr_assert_eq(srv_stop(&s), 5, "the connection ends with the protocol exit code");
+}
+
+Test(wire, hello_with_id_0_is_a_framing_error)
+{
+    srv s;
+    srv_start(&s, NULL, dir, false);
+    uint8_t pre[BS_PROTO_PREAMBLE_LEN];
+    bs__preamble_put(pre);
+    cr_assert(srv_send_raw(&s, pre, sizeof pre));
+    bs__req h = {.method = BS_M_HELLO};
+    h.hello.versions = 1u << BS_PROTO_VERSION;
+    h.hello.max_frame = BS_FRAME_DEFAULT;
+    send_id(&s, &h, 0);
+    take_preamble(&s);
+    uint32_t id = 99;
+    int oks;
+    char text[1024];
+    cr_assert_eq(first_error(&s, &id, &oks, text, sizeof text), BS_ERR_PROTOCOL);
+    cr_assert_eq(oks, 0, "no hello answer");
+    cr_assert_eq(srv_stop(&s), 5);
+}
+
+Test(wire, an_id_still_in_flight_cannot_be_reused)
+{
+    srv s;
+    start_open(&s);
+    fill_pipe(&s);
+    bs__req p = {.method = BS_M_PING};
+    send_id(&s, &p, 1000);
+    send_id(&s, &p, 1000);
+    uint32_t id = 0;
+    int oks;
+    char text[1024];
+    cr_assert_eq(first_error(&s, &id, &oks, text, sizeof text), BS_ERR_PROTOCOL);
+    cr_assert_eq(id, 1000);
+    cr_assert(strstr(text, "still in flight"), "%s", text);
+    cr_assert_eq(oks, 2 + 1, "the loads and the first ping are answered");
+    cr_assert_eq(srv_stop(&s), 5);
+}
+
+Test(wire, an_id_may_be_reused_once_answered)
+{
+    srv s;
+    start_open(&s);
+    for (int i = 0; i < 3; i++) {
+        bs__req p = {.method = BS_M_PING};
+        send_id(&s, &p, 7);
+        bs__env env;
+        cr_assert_eq(next(&s, &env), 1);
+        cr_assert_eq(env.kind, BS_KIND_OK);
+        cr_assert_eq(env.id, 7);
+    }
+    cr_assert_eq(srv_stop(&s), 0);
+}
+
+Test(wire, max_inflight_is_enforced)
+{
+    srv s;
+    static const char *const args[] = {"--max-inflight", "8", NULL};
+    start_open_args(&s, args);
+    cr_assert_eq(s.hello.max_inflight, 8);
+    fill_pipe(&s);
+    for (uint32_t i = 0; i < 40; i++) {
+        bs__req p = {.method = BS_M_PING};
+        send_id(&s, &p, 5000 + i);
+    }
+    uint32_t id = 0;
+    int oks;
+    char text[1024];
+    cr_assert_eq(first_error(&s, &id, &oks, text, sizeof text), BS_ERR_PROTOCOL);
+    cr_assert(strstr(text, "max_inflight"), "%s", text);
+    cr_assert_leq(oks, 8, "never more than the window answered before the refusal");
+    cr_assert_eq(srv_stop(&s), 5);
+}
