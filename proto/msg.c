@@ -398,6 +398,10 @@ int bs__req_decode(bs__req *out, uint64_t method, const uint8_t *body, size_t le
             break;
         case BS_K_SOURCES: {
             uint32_t cnt;
+            if (bs__mp_peek(&r) != BS_MP_ARRAY) { /* a wrong type, not a value out of range */
+                rc = proto_err("'sources' must be an array");
+                break;
+            }
             if (bs__mp_array(&r, &cnt, BS_DEFRAG_MAX)) {
                 rc = bs__error_set(BS_ERR_INVALID, "'sources' must be an array of at most %u",
                                    BS_DEFRAG_MAX);

@@ -484,6 +484,20 @@ static void bad_source(bs__mpw *w)
     bs__mpw_cstr(w, "a");
     msgpack_pack_int(&w->pk, 1);
 }
+static void sources_not_an_array(bs__mpw *w)
+{
+    msgpack_pack_map(&w->pk, 1);
+    bs__mpw_cstr(w, "sources");
+    bs__mpw_cstr(w, "data/aa");
+}
+
+static void sources_a_map(bs__mpw *w)
+{
+    msgpack_pack_map(&w->pk, 1);
+    bs__mpw_cstr(w, "sources");
+    msgpack_pack_map(&w->pk, 0);
+}
+
 static void huge_sources_header(bs__mpw *w)
 {
     static const char hdr[] = {(char)0xdd, (char)0xff, (char)0xff, (char)0xff, (char)0xff};
@@ -509,6 +523,9 @@ Test(msg, argument_rules)
     cr_assert_eq(decode_body(BS_M_DEFRAG, too_many_sources, &r), BS_ERR_INVALID);
     cr_assert_eq(decode_body(BS_M_DEFRAG, bad_source, &r), BS_ERR_PROTOCOL);
     cr_assert_eq(decode_body(BS_M_DEFRAG, huge_sources_header, &r), BS_ERR_INVALID);
+    cr_assert_eq(decode_body(BS_M_DEFRAG, sources_not_an_array, &r), BS_ERR_PROTOCOL,
+                 "a wrong type is a protocol error");
+    cr_assert_eq(decode_body(BS_M_DEFRAG, sources_a_map, &r), BS_ERR_PROTOCOL);
     cr_assert_eq(decode_body(BS_M_INFO, trailing_after_map, &r), BS_ERR_PROTOCOL);
     cr_assert_eq(decode_body(999, no_name, &r), BS_ERR_PROTOCOL, "unknown method");
     cr_assert_null(bs__method_get(BS_M_COUNT));

@@ -282,3 +282,62 @@ Test(wire, max_inflight_is_enforced)
     cr_assert_leq(oks, 8, "never more than the window answered before the refusal");
     cr_assert_eq(srv_stop(&s), 5);
 }
+
+/* ---- 12: load ranges at the int64 edges ---------------------------------- */
+
+Test(wire, load_ranges_at_the_int64_edge_give_what_exists)
+{
+    /* before: pread refused offset + length past 2^63 with EINVAL (ERR 6) */
+    srv s;
+    start_open(&s);
+    cr_assert_eq(srv_store(&s, "v", "hello", 5), 0, "%s", srv_last_error);
+    static const struct { int64_t off, size; const char *want; } cases[] = {
+        {INT64_MAX, BS_SIZE_ALL, ""},
+        {INT64_MAX - 1, 10, ""},
+        {INT64_MAX - 100000, BS_SIZE_ALL, ""},
+        {(int64_t)1 << 62, INT64_MAX, ""},
+        {2, INT64_MAX, "llo"},
+        {0, INT64_MAX, "hello"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t *v;
+        size_t len;
+        int rc = srv_load(&s, "v", cases[i].off, cases[i].size, &v, &len);
+        cr_assert_eq(rc, 0, "case %zu: %s", i, srv_last_error);
+        cr_assert_eq(len, strlen(cases[i].want), "case %zu", i);
+        cr_assert_eq(memcmp(v, cases[i].want, len), 0, "case %zu", i);
+        free(v);
+    }
+    cr_assert_eq(srv_stop(&s), 0);
+}
+
+Test(wire, defrag_sources_of_the_wrong_type_are_a_protocol_error)
+{
+    srv s;
+    start_open(&s);
+    /* [1, id, 17, {"sources": "data/aa", "target": "x"}] */
+    bs_buf b = {0};
+    bs__mpw w;
+    bs__mpw_init(&w, &b);
+    msgpack_pack_array(&w.pk, 4);
+    msgpack_pack_uint8(&w.pk, 1);
+    msgpack_pack_uint32(&w.pk, 4242);
+    msgpack_pack_uint8(&w.pk, BS_M_DEFRAG);
+    msgpack_pack_map(&w.pk, 2);
+    bs__mpw_cstr(&w, "sources");
+    bs__mpw_cstr(&w, "data/aa");
+    bs__mpw_cstr(&w, "target");
+    bs__mpw_cstr(&w, "x");
+    uint8_t len[4];
+    bs__be32_put(len, (uint32_t)b.len);
+    cr_assert(srv_send_raw(&s, len, 4));
+    cr_assert(srv_send_raw(&s, b.data, b.len));
+    bs__buf_free(&b);
+    bs__env env;
+    cr_assert_eq(next(&s, &env), 1);
+    cr_assert_eq(env.kind, BS_KIND_ERR);
+    cr_assert_eq(env.id, 4242);
+    cr_assert_eq(bs_error_from_wire(env.code), BS_ERR_PROTOCOL);
+    cr_assert_eq(srv_simple(&s, BS_M_PING, NULL), 0, "the connection goes on");
+    cr_assert_eq(srv_stop(&s), 0);
+}
