@@ -341,3 +341,335 @@ Test(wire, defrag_sources_of_the_wrong_type_are_a_protocol_error)
     cr_assert_eq(srv_simple(&s, BS_M_PING, NULL), 0, "the connection goes on");
     cr_assert_eq(srv_stop(&s), 0);
 }
+
+/* ---- 13: each documented outcome ------------------------------------------ */
+
+/* Frames msgpack bytes and sends them. */
+static void send_msg(srv *s, const bs_buf *b)
+{
+    uint8_t len[4];
+    bs__be32_put(len, (uint32_t)b->len);
+    cr_assert(srv_send_raw(s, len, 4));
+    cr_assert(srv_send_raw(s, b->data, b->len));
+}
+
+/* Starts the server and sends a hello with these limits (id 1); returns the
+ * reply's code (0: OK). */
+static int hello_with(srv *s, uint64_t max_frame, uint64_t max_value)
+{
+    bs_buf b = {0};
+    bs__mpw w;
+    bs__mpw_init(&w, &b);
+    msgpack_pack_array(&w.pk, 4);
+    msgpack_pack_uint8(&w.pk, 1);
+    msgpack_pack_uint32(&w.pk, s->next_id++);
+    msgpack_pack_uint8(&w.pk, BS_M_HELLO);
+    msgpack_pack_map(&w.pk, max_value ? 3 : 2);
+    bs__mpw_cstr(&w, "versions");
+    msgpack_pack_array(&w.pk, 1);
+    msgpack_pack_uint8(&w.pk, BS_PROTO_VERSION);
+    bs__mpw_cstr(&w, "max_frame");
+    msgpack_pack_uint64(&w.pk, max_frame);
+    if (max_value) {
+        bs__mpw_cstr(&w, "max_value");
+        msgpack_pack_uint64(&w.pk, max_value);
+    }
+    send_msg(s, &b);
+    bs__buf_free(&b);
+    bs__env env;
+    cr_assert_eq(next(s, &env), 1, "no hello answer");
+    if (env.kind == BS_KIND_ERR) return bs_error_from_wire(env.code);
+    cr_assert_eq(env.kind, BS_KIND_OK);
+    bs__result res;
+    cr_assert_eq(bs__result_decode(&res, BS_M_HELLO, env.body, env.body_len), 0);
+    s->hello = res.hello;
+    return 0;
+}
+
+static void start_raw(srv *s, const char *const *args)
+{
+    srv_start(s, args, dir, false);
+    uint8_t pre[BS_PROTO_PREAMBLE_LEN];
+    bs__preamble_put(pre);
+    cr_assert(srv_send_raw(s, pre, sizeof pre));
+    take_preamble(s);
+}
+
+/* Exit code after sending bytes and closing stdin (the server's output is
+ * read meanwhile). */
+static int exit_after(srv *s, const void *bytes, size_t n)
+{
+    if (n) srv_send_raw(s, bytes, n);
+    return srv_stop(s);
+}
+
+Test(wire, stderr_carries_the_log_lines_at_the_operators_level)
+{
+    srv s;
+    static const char *const args[] = {"--log-level", "debug", NULL};
+    start_open_args(&s, args);
+    cr_assert_eq(srv_simple(&s, BS_M_PING, NULL), 0);
+    char err[8192];
+    srv_stderr(&s, err, sizeof err); /* written before the reply */
+    cr_assert(strstr(err, "borgstore-serve["), "%s", err);
+    cr_assert(strstr(err, " debug: "), "%s", err);
+    cr_assert_eq(srv_stop(&s), 0);
+}
+
+Test(wire, preamble_outcomes_and_exit_codes)
+{
+    srv s;
+    srv_start(&s, NULL, dir, false);
+    cr_assert_eq(exit_after(&s, NULL, 0), 0, "EOF before any byte: a normal end");
+    srv_start(&s, NULL, dir, false);
+    cr_assert_eq(exit_after(&s, "\x89" "BST", 4), 5, "EOF inside the preamble");
+    srv_start(&s, NULL, dir, false);
+    cr_assert_eq(exit_after(&s, "\x89" "BSTORE\x00", 8), 5, "version byte 0");
+    srv_start(&s, NULL, dir, false);
+    cr_assert_eq(exit_after(&s, "SSH-2.0-x", 9), 5, "not the magic");
+}
+
+Test(wire, eof_inside_a_frame_ends_with_code_0)
+{
+    srv s;
+    start_open(&s);
+    cr_assert_eq(exit_after(&s, "\x00\x00\x00\x10\x94\x01", 6), 0);
+}
+
+Test(wire, hello_max_frame_above_64_mib_is_accepted_and_2_pow_32_is_invalid)
+{
+    srv s;
+    start_raw(&s, NULL);
+    cr_assert_eq(hello_with(&s, 1ull << 32, 0), BS_ERR_INVALID, "2^32 and above");
+    cr_assert_eq(hello_with(&s, 100ull << 20, 0), 0, "the connection stayed; 100 MiB is fine");
+    cr_assert_eq(srv_simple(&s, BS_M_PING, NULL), 0);
+    cr_assert_eq(srv_stop(&s), 0);
+}
+
+Test(wire, a_refused_hello_leaves_the_connection_open)
+{
+    srv s;
+    start_raw(&s, NULL);
+    /* versions of the wrong type: PROTOCOL, and hello may come again */
+    bs_buf b = {0};
+    bs__mpw w;
+    bs__mpw_init(&w, &b);
+    msgpack_pack_array(&w.pk, 4);
+    msgpack_pack_uint8(&w.pk, 1);
+    msgpack_pack_uint8(&w.pk, 1);
+    msgpack_pack_uint8(&w.pk, BS_M_HELLO);
+    msgpack_pack_map(&w.pk, 2);
+    bs__mpw_cstr(&w, "versions");
+    bs__mpw_cstr(&w, "2");
+    bs__mpw_cstr(&w, "max_frame");
+    msgpack_pack_uint32(&w.pk, BS_FRAME_DEFAULT);
+    send_msg(&s, &b);
+    bs__buf_free(&b);
+    bs__env env;
+    cr_assert_eq(next(&s, &env), 1);
+    cr_assert_eq(env.kind, BS_KIND_ERR);
+    cr_assert_eq(bs_error_from_wire(env.code), BS_ERR_PROTOCOL);
+    s.next_id = 2;
+    cr_assert_eq(hello_with(&s, BS_FRAME_DEFAULT, 0), 0);
+    cr_assert_eq(srv_stop(&s), 0);
+    /* while a max_frame below 64 KiB ends it */
+    start_raw(&s, NULL);
+    cr_assert_eq(hello_with(&s, 1000, 0), BS_ERR_INVALID);
+    bs__env e2;
+    cr_assert_eq(next(&s, &e2), 0, "EOF");
+    cr_assert_eq(srv_stop(&s), 5);
+}
+
+/* [1, <id>, <method>, <args>] with each element's msgpack given raw. */
+static int malformed_req(const uint8_t *elems, size_t n, uint32_t *err_id)
+{
+    srv s;
+    start_open(&s);
+    bs_buf b = {0};
+    bs__buf_append(&b, "\x94\x01", 2);
+    bs__buf_append(&b, elems, n);
+    send_msg(&s, &b);
+    bs__buf_free(&b);
+    int oks;
+    char text[1024];
+    int code = first_error(&s, err_id, &oks, text, sizeof text);
+    cr_assert_eq(srv_stop(&s), 5, "a framing error ends the connection (%s)", text);
+    return code;
+}
+
+Test(wire, malformed_request_shapes_are_framing_errors_with_id_0)
+{
+    uint32_t id = 99;
+    /* method a str */
+    cr_assert_eq(malformed_req((const uint8_t *)"\x05\xa1x\x80", 4, &id), BS_ERR_PROTOCOL);
+    cr_assert_eq(id, 0);
+    /* args an array */
+    id = 99;
+    cr_assert_eq(malformed_req((const uint8_t *)"\x05\x01\x90", 3, &id), BS_ERR_PROTOCOL);
+    cr_assert_eq(id, 0);
+    /* id 2^32 */
+    id = 99;
+    cr_assert_eq(malformed_req((const uint8_t *)"\xcf\x00\x00\x00\x01\x00\x00\x00\x00\x01\x80", 11,
+                               &id), BS_ERR_PROTOCOL);
+    cr_assert_eq(id, 0);
+    /* id negative */
+    id = 99;
+    cr_assert_eq(malformed_req((const uint8_t *)"\xff\x01\x80", 3, &id), BS_ERR_PROTOCOL);
+    cr_assert_eq(id, 0);
+}
+
+Test(wire, argument_errors_get_their_code_and_the_connection_goes_on)
+{
+    srv s;
+    start_open(&s);
+    bs__result res;
+    /* a required key missing: 12. [1, 77, info, {}] */
+    bs_buf b = {0};
+    bs__buf_append(&b, "\x94\x01\x4d\x08\x80", 5);
+    send_msg(&s, &b);
+    bs__buf_free(&b);
+    bs__env env;
+    cr_assert_eq(next(&s, &env), 1);
+    cr_assert_eq(env.kind, BS_KIND_ERR);
+    cr_assert_eq(env.id, 77);
+    cr_assert_eq(bs_error_from_wire(env.code), BS_ERR_PROTOCOL, "info without name");
+    bs__req r;
+    /* negative sizes: 6 */
+    r = (bs__req){.method = BS_M_LOAD, .name = "x", .size = -2};
+    cr_assert_eq(srv_call(&s, &r, &res), BS_ERR_INVALID, "load size -2");
+    r = (bs__req){.method = BS_M_STORE, .name = "x", .size = -5};
+    cr_assert_eq(srv_call(&s, &r, &res), BS_ERR_INVALID, "store size -5");
+    /* an inline store needs its hash: 12 */
+    r = (bs__req){.method = BS_M_STORE, .name = "x", .size = 3, .data = (const uint8_t *)"abc",
+                  .data_len = 3, .has_data = true};
+    cr_assert_eq(srv_call(&s, &r, &res), BS_ERR_PROTOCOL, "inline store without hash");
+    /* rmdir of a non-empty directory: 14 */
+    cr_assert_eq(srv_store(&s, "d/x", "v", 1), 0, "%s", srv_last_error);
+    cr_assert_eq(srv_simple(&s, BS_M_RMDIR, "d"), BS_ERR_IO);
+    /* list_end on an unknown cursor: OK */
+    r = (bs__req){.method = BS_M_LIST_END, .cursor = 12345};
+    cr_assert_eq(srv_call(&s, &r, &res), 0);
+    /* list_next on one: 6 */
+    r = (bs__req){.method = BS_M_LIST_NEXT, .cursor = 12345};
+    cr_assert_eq(srv_call(&s, &r, &res), BS_ERR_INVALID);
+    cr_assert_eq(srv_simple(&s, BS_M_PING, NULL), 0);
+    cr_assert_eq(srv_stop(&s), 0);
+}
+
+Test(wire, a_misplaced_hash_has_two_outcomes)
+{
+    srv s;
+    start_open(&s);
+    /* in the header of a value in DATA frames: the value is received and
+     * dropped, ERR 12, and the connection goes on */
+    uint8_t val[100000], h[BS_VALUE_HASH_LEN];
+    memset(val, 'a', sizeof val);
+    bs__value_hash(h, val, sizeof val);
+    bs__req r = {.method = BS_M_STORE, .name = "v", .size = sizeof val, .hash = h};
+    uint32_t id = srv_send(&s, &r);
+    bs_buf b = {0};
+    cr_assert_eq(bs__enc_data_last(&b, id, sizeof val, BS_FRAME_CEIL), 0);
+    uint8_t trailer[BS_DATA_TRAILER_LEN];
+    bs__data_trailer(trailer, h);
+    cr_assert(srv_send_raw(&s, b.data, b.len) && srv_send_raw(&s, val, sizeof val) &&
+              srv_send_raw(&s, trailer, sizeof trailer));
+    bs__buf_free(&b);
+    bs__env env;
+    cr_assert_eq(next(&s, &env), 1);
+    cr_assert_eq(env.kind, BS_KIND_ERR);
+    cr_assert_eq(env.id, id);
+    cr_assert_eq(bs_error_from_wire(env.code), BS_ERR_PROTOCOL);
+    cr_assert_eq(srv_simple(&s, BS_M_INFO, "v"), 0, "the connection goes on");
+    /* missing from the last DATA frame: a framing error, the connection ends */
+    r = (bs__req){.method = BS_M_STORE, .name = "v", .size = sizeof val};
+    id = srv_send(&s, &r);
+    cr_assert_eq(bs__enc_data(&b, id, sizeof val, BS_FRAME_CEIL), 0);
+    cr_assert(srv_send_raw(&s, b.data, b.len) && srv_send_raw(&s, val, sizeof val));
+    bs__buf_free(&b);
+    int oks;
+    char text[1024];
+    uint32_t eid = 0;
+    cr_assert_eq(first_error(&s, &eid, &oks, text, sizeof text), BS_ERR_PROTOCOL);
+    cr_assert_eq(eid, id);
+    cr_assert_eq(srv_stop(&s), 5);
+}
+
+Test(wire, load_above_the_clients_max_value_is_invalid)
+{
+    srv s;
+    start_raw(&s, NULL);
+    cr_assert_eq(hello_with(&s, BS_FRAME_DEFAULT, 1000), 0);
+    cr_assert_eq(srv_open(&s, "create", store), 0, "%s", srv_last_error);
+    cr_assert_eq(srv_open(&s, "open", store), 0, "%s", srv_last_error);
+    uint8_t v[2000] = {0};
+    cr_assert_eq(srv_store(&s, "v", v, sizeof v), 0, "%s", srv_last_error);
+    uint8_t *out;
+    size_t len;
+    cr_assert_eq(srv_load(&s, "v", 0, BS_SIZE_ALL, &out, &len), BS_ERR_INVALID);
+    cr_assert_eq(srv_load(&s, "v", 0, 1000, &out, &len), 0, "a range within the limit is fine");
+    free(out);
+    cr_assert_eq(srv_stop(&s), 0);
+}
+
+Test(wire, ping_echoes_only_what_fits_the_clients_frame_inline)
+{
+    srv s;
+    start_raw(&s, NULL);
+    cr_assert_eq(hello_with(&s, BS_FRAME_MIN, 0), 0);
+    size_t fits = bs__inline_max(BS_FRAME_MIN);
+    static uint8_t buf[BS_FRAME_MIN + 1];
+    bs__req p = {.method = BS_M_PING, .data = buf, .data_len = fits, .has_data = true};
+    bs__result res;
+    cr_assert_eq(srv_call(&s, &p, &res), 0);
+    cr_assert_eq(res.data_len, fits);
+    p.data_len = fits + 1;
+    cr_assert_eq(srv_call(&s, &p, &res), BS_ERR_INVALID);
+    cr_assert_eq(srv_stop(&s), 0);
+}
+
+Test(wire, list_limit_is_capped_at_list_page)
+{
+    srv s;
+    start_open(&s);
+    uint32_t page = s.hello.list_page;
+    cr_assert_eq(page, 1000);
+    for (uint32_t i = 0; i <= page; i++) { /* pipelined within the window */
+        if (i && i % 100 == 0)
+            for (int j = 0; j < 100; j++) {
+                bs__env env;
+                cr_assert_eq(next(&s, &env), 1);
+                cr_assert_eq(env.kind, BS_KIND_OK, "store %u", i - 100 + j);
+            }
+        char name[32];
+        snprintf(name, sizeof name, "%05u", i);
+        uint8_t h[BS_VALUE_HASH_LEN];
+        bs__value_hash(h, "", 0);
+        bs__req r = {.method = BS_M_STORE, .name = name, .size = 0, .hash = h,
+                     .data = (const uint8_t *)"", .has_data = true};
+        srv_send(&s, &r);
+    }
+    for (uint32_t i = page / 100 * 100; i <= page; i++) {
+        bs__env env;
+        cr_assert_eq(next(&s, &env), 1);
+        cr_assert_eq(env.kind, BS_KIND_OK, "store %u", i);
+    }
+    bs__req r = {.method = BS_M_LIST, .name = "", .limit = 100000};
+    bs__result res;
+    cr_assert_eq(srv_call(&s, &r, &res), 0, "%s", srv_last_error);
+    cr_assert_eq(res.n_entries, page, "capped at list_page");
+    cr_assert(res.has_cursor);
+    r = (bs__req){.method = BS_M_LIST, .name = "", .limit = 3};
+    cr_assert_eq(srv_call(&s, &r, &res), 0);
+    cr_assert_eq(res.n_entries, 3);
+    cr_assert_eq(srv_stop(&s), 0);
+}
+
+Test(wire, messages_show_an_absolute_looking_name_as_path)
+{
+    srv s;
+    start_open(&s);
+    cr_assert_neq(srv_simple(&s, BS_M_INFO, "/a"), 0);
+    cr_assert(strstr(srv_last_error, "<path>"), "%s", srv_last_error);
+    cr_assert_null(strstr(srv_last_error, "/a"), "%s", srv_last_error);
+    cr_assert_eq(srv_stop(&s), 0);
+}
