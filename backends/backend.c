@@ -135,6 +135,9 @@ int bs_backend_load(bs_backend *b, const char *name, int64_t offset, int64_t siz
     if (rc) return rc;
     if (size < 0 && size != BS_SIZE_ALL)
         return bs__error_set(BS_ERR_INVALID, "negative size %lld", (long long)size);
+    /* no byte lies at or past INT64_MAX: a range reaching there ends there,
+     * so no backend ever computes an offset + size that overflows */
+    if (offset >= 0 && size > 0 && offset > INT64_MAX - size) size = INT64_MAX - offset;
     return b->ops->load(b, name, offset, size, out, out_len);
 }
 

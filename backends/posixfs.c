@@ -610,7 +610,10 @@ static int posixfs_load(bs_backend *b, const char *name, int64_t offset, int64_t
      * its end (p->short_read_eof), a partly filled guess is the whole value
      * and a filled one with an explicit size is the whole range. An empty
      * or a full answer to "all" still asks fstat. */
-    if (p->short_read_eof && offset >= 0 && (size == BS_SIZE_ALL || size <= LOAD_GUESS)) {
+    /* (a guess that would read past the largest file offset is left to the
+     * exact path below: pread refuses such a range with EINVAL) */
+    if (p->short_read_eof && offset >= 0 && offset <= INT64_MAX - LOAD_GUESS &&
+        (size == BS_SIZE_ALL || size <= LOAD_GUESS)) {
         if ((rc = load_guessed(fd, name, offset, size, &buf, &cap, &got))) {
             close(fd);
             return rc;

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static _Thread_local char last_message[512];
+static _Thread_local char last_message[BS__ERROR_MSG_CAP];
 static _Thread_local int last_errno;
 
 #define BS__ERR_CASE(name, num, exc, msg) case -(num): return exc;
@@ -110,5 +110,19 @@ int bs__error_set_raw(int code, int saved_errno, const char *msg)
 {
     snprintf(last_message, sizeof last_message, "%s", msg ? msg : bs_error_str(code));
     last_errno = saved_errno;
+    return code;
+}
+
+void bs__error_save(bs__error_saved *out)
+{
+    memcpy(out->msg, last_message, sizeof out->msg);
+    out->err = last_errno;
+}
+
+int bs__error_restore(const bs__error_saved *saved, int code)
+{
+    memcpy(last_message, saved->msg, sizeof last_message);
+    last_message[sizeof last_message - 1] = '\0';
+    last_errno = saved->err;
     return code;
 }

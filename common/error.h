@@ -30,4 +30,22 @@ void bs__error_clear(void);
 /* Record a message received verbatim (e.g. from a server): no prefix added. */
 int bs__error_set_raw(int code, int saved_errno, const char *msg);
 
+/* Longest per-thread message kept (longer ones are cut), with its NUL. */
+#define BS__ERROR_MSG_CAP 512
+
+/* A copy of this thread's last error, so code can format a new message from
+ * the old one (bs__error_set(code, "...%s", saved.msg)) without passing the
+ * per-thread buffer to itself, or put the old error back after a cleanup
+ * call that may set its own. */
+typedef struct bs__error_saved {
+    int err;                     /* errno recorded with it (0: none) */
+    char msg[BS__ERROR_MSG_CAP];
+} bs__error_saved;
+
+/* Copies the thread's current message and errno into *out. */
+void bs__error_save(bs__error_saved *out);
+/* Makes *saved the thread's last error again and returns code (so a caller
+ * can write `return bs__error_restore(&saved, rc);`). */
+int bs__error_restore(const bs__error_saved *saved, int code);
+
 #endif

@@ -398,6 +398,10 @@ int bs__req_decode(bs__req *out, uint64_t method, const uint8_t *body, size_t le
             break;
         case BS_K_SOURCES: {
             uint32_t cnt;
+            if (bs__mp_peek(&r) != BS_MP_ARRAY) { /* a wrong type, not a value out of range */
+                rc = proto_err("'sources' must be an array");
+                break;
+            }
             if (bs__mp_array(&r, &cnt, BS_DEFRAG_MAX)) {
                 rc = bs__error_set(BS_ERR_INVALID, "'sources' must be an array of at most %u",
                                    BS_DEFRAG_MAX);
@@ -545,7 +549,11 @@ int bs__result_decode(bs__result *out, uint32_t method, const uint8_t *body, siz
         default: rc = bs__mp_skip(&r, BS_MP_DEPTH_MAX - 2); break;
         }
     }
-    if (rc == BS_ERR_INVALID) rc = bs__error_set(BS_ERR_PROTOCOL, "%s", bs_error_message());
+    if (rc == BS_ERR_INVALID) { /* the server's fault: a protocol error, same detail */
+        bs__error_saved why;
+        bs__error_save(&why);
+        rc = bs__error_set(BS_ERR_PROTOCOL, "%s", why.msg);
+    }
     if (!rc && r.p != r.end) rc = proto_err("trailing bytes after the result");
     if (!rc && method < BS_M_COUNT) {
         const bs__method_info *mi = bs__method_get(method);

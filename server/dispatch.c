@@ -41,6 +41,8 @@ static int fatal(serve *s, uint32_t id, const char *what)
     return -1;
 }
 
+int serve_fatal(serve *s, uint32_t id, const char *what) { return fatal(s, id, what); }
+
 static int reply_ok(serve *s, uint32_t id, uint32_t method, const bs__result *res)
 {
     int rc = bs__enc_ok(bs__outq_buf(&s->out), id, method, res, s->peer_max_frame, false, NULL);
@@ -535,6 +537,7 @@ static int gate(serve *s, const bs__method_info *mi)
 static int request(serve *s, const bs__env *env)
 {
     s->requests++;
+    if (serve_inflight_admit(s, env->id)) return -1;
     const bs__method_info *mi = bs__method_get(env->method);
     if (!s->hello_done && env->method != BS_M_HELLO)
         return fatal(s, env->id, "hello must come first");

@@ -9,17 +9,23 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "server/serve.h"
 
-/* How long output may make no progress once the connection is ending. */
-#define DRAIN_TIMEOUT_MS 10000
 #define SERVE_PIPE_BYTES (1 << 20) /* the unprivileged maximum, /proc/sys/fs/pipe-max-size */
 
 static volatile sig_atomic_t got_signal;
 
 static void on_signal(int sig) { got_signal = sig; }
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void setup_signals(sigset_t *wait_mask)
 {
@@ -87,6 +93,7 @@ static int process(serve *s, bool *preamble_ok, size_t high_water)
         }
         if (rc == 0) return 0;
         serve_frame(s, f, len);
+        serve_inflight_settle(s);
     }
     return 0;
 }
@@ -116,6 +123,12 @@ int serve_loop(serve *s)
 
     size_t high_water = 2 * (size_t)s->opt->max_frame;
     bool preamble_ok = false, eof = false;
+    /* hup: the client closed its side while we were not reading (output
+     * backed up). fd 0 then reports POLLHUP whatever we ask for, so it is
+     * left out of the poll until we read again, and the drain clock runs. */
+    bool hup = false;
+    int64_t drain_since = -1; /* ending: when output last made progress */
+    int64_t drain_ms = (int64_t)s->opt->drain_timeout * 1000;
     int code = SERVE_EXIT_OK;
     for (;;) {
         if (got_signal) {
@@ -135,7 +148,9 @@ int serve_loop(serve *s)
             ssize_t w = writev(1, iov, n);
             if (w > 0) {
                 bs__outq_consume(&s->out, (size_t)w);
+                s->out_written += (uint64_t)w;
                 pending = bs__outq_pending(&s->out);
+                if (drain_since >= 0) drain_since = now_ms();
             } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
                 if (errno != EPIPE) {
                     serve_log(s, BS_LOG_ERROR, "writing to stdout: %s", strerror(errno));
@@ -170,21 +185,38 @@ int serve_loop(serve *s)
         }
         if (!cap) want_read = false;
         if (!want_read && !pending) continue; /* frames wait in the buffer */
-        struct pollfd fds[2] = {{.fd = 0, .events = want_read ? POLLIN : 0},
+        bool ending = s->fatal || eof || hup;
+        struct timespec drain, *limit = NULL;
+        if (ending && pending) { /* output must move within --drain-timeout */
+            int64_t now = now_ms();
+            if (drain_since < 0) drain_since = now;
+            int64_t left = drain_since + drain_ms - now;
+            if (left <= 0) {
+                serve_log(s, BS_LOG_WARNING, "the client closed the connection and stopped "
+                          "reading; dropping %zu bytes of replies after %d s", pending,
+                          s->opt->drain_timeout);
+                if (!s->fatal) code = SERVE_EXIT_DRAIN;
+                break;
+            }
+            drain.tv_sec = (time_t)(left / 1000);
+            drain.tv_nsec = (long)(left % 1000) * 1000000L;
+            limit = &drain;
+        }
+        /* while not reading, fd 0 is polled (for nothing but a hang-up)
+         * only until it hangs up */
+        struct pollfd fds[2] = {{.fd = want_read || (!eof && !hup) ? 0 : -1,
+                                 .events = want_read ? POLLIN : POLLRDHUP},
                                 {.fd = 1, .events = pending ? POLLOUT : 0}};
-        struct timespec drain = {DRAIN_TIMEOUT_MS / 1000, 0};
-        rc = ppoll(fds, 2, (s->fatal || eof) ? &drain : NULL, &wait_mask);
+        rc = ppoll(fds, 2, limit, &wait_mask);
         if (rc < 0) {
             if (errno == EINTR) continue;
             serve_log(s, BS_LOG_ERROR, "poll: %s", strerror(errno));
             code = SERVE_EXIT_IO;
             break;
         }
-        if (rc == 0) {
-            serve_log(s, BS_LOG_WARNING, "the client stopped reading, giving up");
-            break;
-        }
+        if (rc == 0) continue; /* the drain clock decides above */
         if ((fds[1].revents & (POLLERR | POLLHUP)) && !(fds[1].revents & POLLOUT)) break;
+        if (!want_read && (fds[0].revents & (POLLHUP | POLLERR | POLLRDHUP))) hup = true;
         if (want_read && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
             ssize_t r = read(0, space, cap);
             if (r > 0) {

@@ -49,6 +49,8 @@ static const char usage_text[] =
     "  --max-frame BYTES              largest frame accepted (default 1 MiB)\n"
     "  --max-value BYTES              largest value accepted or sent (default 256 MiB)\n"
     "  --max-inflight N               requests a client may have in flight (default 128)\n"
+    "  --drain-timeout SECONDS        once the client has closed its side, how long\n"
+    "                                 replies may wait for it to read (default 10)\n"
     "  -h, --help                     show this help and exit\n"
     "  -V, --version                  show the version and exit\n"
     "\n"
@@ -58,12 +60,13 @@ static const char usage_text[] =
     "Exit codes: 0 connection ended normally (EOF, SIGHUP, SIGTERM, broken pipe);\n"
     "2 usage error; 3 invalid option value; 4 cannot open the log file;\n"
     "5 the peer is not a borgstore client or broke the framing; 6 stdin/stdout\n"
-    "failed; 7 out of memory or internal error.\n";
+    "failed; 7 out of memory or internal error; 8 the client closed its side and\n"
+    "stopped reading (replies dropped after --drain-timeout).\n";
 
 enum {
     OPT_RESTRICT_PATH = 256, OPT_RESTRICT_REPO, OPT_PERMISSIONS, OPT_READ_ONLY, OPT_QUOTA,
     OPT_UMASK, OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_BACKEND, OPT_MAX_FRAME, OPT_MAX_VALUE,
-    OPT_MAX_INFLIGHT,
+    OPT_MAX_INFLIGHT, OPT_DRAIN_TIMEOUT,
 };
 
 static const struct option long_opts[] = {
@@ -79,6 +82,7 @@ static const struct option long_opts[] = {
     {"max-frame", required_argument, NULL, OPT_MAX_FRAME},
     {"max-value", required_argument, NULL, OPT_MAX_VALUE},
     {"max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT},
+    {"drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -154,6 +158,7 @@ int main(int argc, char **argv)
     o.max_frame = BS_FRAME_DEFAULT;
     o.max_value = BS_VALUE_DEFAULT;
     o.max_inflight = BS_INFLIGHT_DEFAULT;
+    o.drain_timeout = 10;
     mode_t mask = 077;
     const char *log_file = NULL;
     bool perm_map = false;
@@ -214,6 +219,16 @@ int main(int argc, char **argv)
                 return die(SERVE_EXIT_CONFIG, "--max-inflight: must be 1 .. 4096: %s", optarg);
             o.max_inflight = (uint32_t)v;
             break;
+        case OPT_DRAIN_TIMEOUT:
+        {
+            char *end;
+            long sec = strtol(optarg, &end, 10);
+            if (*end || end == optarg || sec < 1 || sec > 3600)
+                return die(SERVE_EXIT_CONFIG, "--drain-timeout: must be 1 .. 3600 seconds: %s",
+                           optarg);
+            o.drain_timeout = (int)sec;
+            break;
+        }
         case 'h': fputs(usage_text, stdout); return 0;
         case 'V': printf("borgstore-serve %s (protocol %d)\n", BS_VERSION, BS_PROTO_VERSION); return 0;
         default:
@@ -259,6 +274,7 @@ int main(int argc, char **argv)
     int code = serve_loop(&s);
     serve_shutdown(&s);
     bs__outq_free(&s.out);
+    serve_inflight_free(&s);
     bs__inbuf_free(&s.in);
     serve_roots_close(&o);
     for (size_t i = 0; i < o.n_restrict_paths; i++) free(o.restrict_paths[i]);

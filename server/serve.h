@@ -28,6 +28,8 @@
 #define SERVE_EXIT_PROTOCOL 5  /* the peer is not a borgstore client or broke framing */
 #define SERVE_EXIT_IO 6        /* stdin/stdout failed */
 #define SERVE_EXIT_INTERNAL 7  /* out of memory or another internal failure */
+#define SERVE_EXIT_DRAIN 8     /* the client closed its side and stopped reading:
+                                * replies dropped after --drain-timeout */
 
 /* What the operator decided; the client can change none of it. */
 typedef struct serve_opts {
@@ -45,6 +47,7 @@ typedef struct serve_opts {
     uint64_t max_value;
     uint32_t max_inflight;
     struct serve_roots *roots; /* place.c: the restriction roots, held open */
+    int drain_timeout;       /* seconds output may stall once the client closed its side */
 } serve_opts;
 
 /* An open list cursor (list_next continues it). */
@@ -69,6 +72,15 @@ typedef struct serve_upload {
     crypto_generichash_state hashing; /* over the chunks as they arrive */
 } serve_upload;
 
+/* Requests read and not yet answered completely (inflight.c): a ring of
+ * ids with the output offset where each reply ends (UINT64_MAX: no reply
+ * queued yet). */
+typedef struct serve_inflight {
+    uint32_t *id;
+    uint64_t *end;
+    size_t head, n, cap;
+} serve_inflight;
+
 typedef struct serve {
     const serve_opts *opt;
     bs_backend *backend;     /* built once per path (or pinned at startup) */
@@ -82,6 +94,8 @@ typedef struct serve {
     uint64_t requests;       /* counter for cursor LRU */
     bs__inbuf in;
     bs__outq out;
+    uint64_t out_written;    /* bytes written to stdout so far */
+    serve_inflight inflight;
     serve_upload up;
     serve_cursor cursors[BS_LIST_CURSORS];
     uint64_t next_cursor;
@@ -114,6 +128,18 @@ int serve_frame(serve *s, const uint8_t *frame, size_t len);
 void serve_reply_err(serve *s, uint32_t id, int code, const char *msg);
 /* Drops per-store state (cursors) and closes/frees the backend. */
 void serve_shutdown(serve *s);
+/* Logs what, queues ERR PROTOCOL for id and ends the connection (s->fatal).
+ * Returns -1. */
+int serve_fatal(serve *s, uint32_t id, const char *what);
+
+/* inflight.c */
+/* Admits request id: 0, or -1 after serve_fatal when id is 0, still in
+ * flight, or one more than max_inflight. */
+int serve_inflight_admit(serve *s, uint32_t id);
+/* After a frame was handled: the requests answered by it end where the
+ * output queued so far ends. */
+void serve_inflight_settle(serve *s);
+void serve_inflight_free(serve *s);
 
 /* loop.c */
 /* Runs the connection on fds 0/1 until it ends; returns an exit code. */

@@ -459,6 +459,8 @@ static int remote_quota(bs_backend *b, bs_quota *out)
 
 /* ---- listing ---------------------------------------------------------- */
 
+#define LIST_EMPTY_PAGES_MAX 16 /* empty pages with a cursor followed in a row */
+
 typedef struct rlist {
     bs_list_iter base;
     remote *rb;
@@ -510,8 +512,15 @@ static int fetch_page(rlist *it)
 static int rlist_next(bs_list_iter *bit, bs_item_info *out)
 {
     rlist *it = (rlist *)bit;
+    /* a server may cut a page short, but pages without entries that still
+     * carry a cursor are followed only so often: a hostile server could
+     * otherwise keep the caller here forever */
+    unsigned empty = 0;
     while (it->pos >= it->n) {
         if (!it->more) return 0;
+        if (empty++ == LIST_EMPTY_PAGES_MAX)
+            return bs__error_set(BS_ERR_PROTOCOL, "borgstore-serve sent %d empty list pages "
+                                 "in a row, each with a cursor", LIST_EMPTY_PAGES_MAX);
         int rc = fetch_page(it);
         if (rc) return rc;
     }

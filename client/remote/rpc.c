@@ -1,9 +1,8 @@
 /* The RPC client core (see rpc.h): request slots indexed by id, the send
  * path (headers into the output queue's arena, values borrowed from the
- * caller), the receive path (frames matched to slots, load values landing
- * in one buffer each and checked against their hash), and the pump that
- * moves bytes both ways with a no-progress timeout. */
-#include "client/remote/rpc.h"
+ * caller), and the pump that moves bytes both ways with a no-progress
+ * timeout. Frames from the server are handled in rpc_recv.c. */
+#include "client/remote/rpc_internal.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -21,60 +20,7 @@
 #include "proto/outq.h"
 #include "proto/value_out.h"
 
-#define HELLO_ID 1
-#define DEFAULT_TIMEOUT_MS 120000
-#define DEFAULT_MAX_VALUE (1ull << 30)
-#define BANNER_WAIT_MS 500  /* to collect what a shell printed instead of the magic */
-#define BANNER_MAX 2048
-#define WRITE_EARLY (64u * 1024) /* submit pushes bytes out once this much waits */
-#define REQ_OVERHEAD 256u    /* bytes a request counts for besides its value */
-
-enum { ST_FREE, ST_SENT, ST_RECEIVING, ST_DONE };
-enum { PH_PREAMBLE, PH_HELLO, PH_READY, PH_BROKEN };
-
-typedef struct slot {
-    uint32_t id;
-    uint8_t state;
-    bool discard;
-    uint32_t method;
-    int64_t want_size;  /* load: size asked for (BS_SIZE_ALL: any) */
-    uint64_t bytes;     /* counted in the byte window */
-    uint8_t hash[BS_VALUE_HASH_LEN];
-    uint64_t value_got;
-    size_t value_cap;   /* load: bytes allocated so far for the value */
-    uint64_t tag;
-    char *errmsg;
-    bs__reply reply;
-} slot;
-
-struct bs__rpc {
-    bs_transport *t;
-    bs__rpc_opts o;
-    int phase;
-    int broken_rc;
-    char broken_msg[BS_MESSAGE_MAX];
-    bs__hello hello;
-    uint32_t peer_max_frame;
-    bs__inbuf in;
-    bs__outq out;
-    slot *slots;
-    uint32_t mask;
-    uint32_t next_id;
-    uint32_t window;
-    uint64_t window_bytes;
-    size_t inflight;
-    uint64_t inflight_bytes;
-    slot *receiving;
-    crypto_generichash_state *rx_hash; /* hash of the value being received */
-    uint32_t *done;  /* ring of completed ids for bs__rpc_poll */
-    uint32_t done_head, done_tail;
-    int deferred_rc;
-    size_t deferred_count;
-    char deferred_msg[BS_MESSAGE_MAX];
-    int64_t last_progress;
-};
-
-static int64_t now_ms(void)
+int64_t bs__rpc_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -88,7 +34,7 @@ void bs__reply_clear(bs__reply *r)
     memset(r, 0, sizeof *r);
 }
 
-static slot *slot_of(bs__rpc *c, uint32_t id)
+slot *bs__rpc_slot_of(bs__rpc *c, uint32_t id)
 {
     if (!c->slots || !id) return NULL;
     slot *s = &c->slots[id & c->mask];
@@ -102,7 +48,7 @@ static void slot_free(slot *s)
     memset(s, 0, sizeof *s);
 }
 
-static void complete(bs__rpc *c, slot *s)
+void bs__rpc_complete(bs__rpc *c, slot *s)
 {
     s->state = ST_DONE;
     c->inflight--;
@@ -121,7 +67,7 @@ static void complete(bs__rpc *c, slot *s)
 }
 
 /* Printable rendering of unexpected bytes (a shell banner, an error). */
-static void printable(char *out, size_t cap, const uint8_t *p, size_t n)
+void bs__rpc_printable(char *out, size_t cap, const uint8_t *p, size_t n)
 {
     size_t o = 0;
     for (size_t i = 0; i < n && o + 4 < cap; i++) {
@@ -138,13 +84,13 @@ static void printable(char *out, size_t cap, const uint8_t *p, size_t n)
 }
 
 /* The connection is unusable: every outstanding call ends with rc. */
-static int fail(bs__rpc *c, int rc)
+int bs__rpc_fail(bs__rpc *c, int rc)
 {
     if (c->phase == PH_BROKEN) return c->broken_rc;
     snprintf(c->broken_msg, sizeof c->broken_msg, "%s", bs_error_message());
     if (c->phase == PH_PREAMBLE && bs__inbuf_len(&c->in)) {
         char shown[BANNER_MAX];
-        printable(shown, sizeof shown, c->in.data + c->in.head, bs__inbuf_len(&c->in));
+        bs__rpc_printable(shown, sizeof shown, c->in.data + c->in.head, bs__inbuf_len(&c->in));
         size_t l = strlen(c->broken_msg);
         snprintf(c->broken_msg + l, sizeof c->broken_msg - l,
                  "; before the borgstore handshake it sent: \"%s\"", shown);
@@ -161,268 +107,19 @@ static int fail(bs__rpc *c, int rc)
         s->reply.rc = rc;
         free(s->errmsg);
         s->errmsg = strdup(c->broken_msg);
-        complete(c, s);
+        bs__rpc_complete(c, s);
     }
     c->inflight = 0;
     c->inflight_bytes = 0;
     return bs__error_set_raw(rc, 0, c->broken_msg);
 }
 
-static int proto_fail(bs__rpc *c, const char *fmt, unsigned long long v)
+int bs__rpc_proto_fail(bs__rpc *c, const char *fmt, unsigned long long v)
 {
     char msg[256];
     snprintf(msg, sizeof msg, fmt, v);
     bs__error_set(BS_ERR_PROTOCOL, "borgstore-serve broke the protocol: %s", msg);
-    return fail(c, BS_ERR_PROTOCOL);
-}
-
-/* ---- receiving ------------------------------------------------------------ */
-
-/* Compares got with the hash the server sent; a mismatch drops the value. */
-static void check_hash(slot *s, const uint8_t got[BS_VALUE_HASH_LEN])
-{
-    if (memcmp(got, s->hash, BS_VALUE_HASH_LEN) == 0) return;
-    free(s->reply.value);
-    s->reply.value = NULL;
-    s->reply.value_len = 0;
-    s->reply.rc = BS_ERR_INTEGRITY;
-    s->errmsg = strdup("integrity error: loaded value does not match its hash");
-}
-
-static void check_value(slot *s)
-{
-    uint8_t got[BS_VALUE_HASH_LEN];
-    bs__value_hash(got, s->reply.value, s->reply.value_len);
-    check_hash(s, got);
-}
-
-static int on_hello(bs__rpc *c, const bs__env *env)
-{
-    if (env->id != HELLO_ID || (env->kind != BS_KIND_OK && env->kind != BS_KIND_ERR))
-        return proto_fail(c, "unexpected frame (kind %llu) before the hello answer", env->kind);
-    if (env->kind == BS_KIND_ERR) {
-        char msg[BS_MESSAGE_MAX];
-        snprintf(msg, sizeof msg, "borgstore-serve refused the connection: %.*s",
-                 (int)(env->text_len < 900 ? env->text_len : 900), env->text);
-        int code = bs_error_from_wire(env->code);
-        bs__error_set_raw(code, 0, msg);
-        return fail(c, code);
-    }
-    bs__result res;
-    if (bs__result_decode(&res, BS_M_HELLO, env->body, env->body_len))
-        return proto_fail(c, "bad hello answer%.0llu", 0);
-    const bs__hello *h = &res.hello;
-    if (h->version != BS_PROTO_VERSION) return proto_fail(c, "unknown version %llu", h->version);
-    if (h->max_frame < BS_FRAME_MIN || h->max_inflight == 0)
-        return proto_fail(c, "impossible limits (max_frame %llu)", h->max_frame);
-    c->hello = *h;
-    c->peer_max_frame = h->max_frame > BS_FRAME_CEIL ? BS_FRAME_CEIL : h->max_frame;
-    c->window = h->max_inflight > BS_INFLIGHT_CEIL ? BS_INFLIGHT_CEIL : h->max_inflight;
-    c->window_bytes = h->max_inflight_bytes ? h->max_inflight_bytes : BS_INFLIGHT_BYTES_DEFAULT;
-    uint32_t n = 2;
-    while (n < 2 * c->window) n *= 2;
-    c->slots = calloc(n, sizeof *c->slots);
-    c->done = calloc(n, sizeof *c->done);
-    if (!c->slots || !c->done) {
-        bs__error_set(BS_ERR_NOMEM, NULL);
-        return fail(c, BS_ERR_NOMEM);
-    }
-    c->mask = n - 1;
-    c->next_id = HELLO_ID + 1;
-    c->phase = PH_READY;
-    return 0;
-}
-
-static int on_result(bs__rpc *c, slot *s, const bs__env *env)
-{
-    bs__result res;
-    if (bs__result_decode(&res, s->method, env->body, env->body_len)) {
-        char msg[BS_MESSAGE_MAX];
-        snprintf(msg, sizeof msg, "%s", bs_error_message());
-        bs__error_set(BS_ERR_PROTOCOL, "borgstore-serve sent a bad result: %s", msg);
-        return fail(c, BS_ERR_PROTOCOL);
-    }
-    bs__reply *r = &s->reply;
-    r->method = s->method;
-    switch (s->method) {
-    case BS_M_INFO:
-        r->info = res.info;
-        break;
-    case BS_M_HASH:
-        if (!res.hex[0] || strspn(res.hex, "0123456789abcdef") != strlen(res.hex))
-            return proto_fail(c, "a hash result that is not a hex digest%.0llu", 0);
-        memcpy(r->hex, res.hex, sizeof r->hex);
-        break;
-    case BS_M_DEFRAG:
-        if (!res.name[0] || !bs__name_is_valid(res.name))
-            return proto_fail(c, "a defrag result that is not an item name%.0llu", 0);
-        memcpy(r->name, res.name, sizeof r->name);
-        break;
-    case BS_M_QUOTA:
-        r->quota = res.quota;
-        break;
-    case BS_M_LIST:
-    case BS_M_LIST_NEXT: {
-        r->entries = malloc((res.n_entries ? res.n_entries : 1) * sizeof *r->entries);
-        if (!r->entries) {
-            bs__error_set(BS_ERR_NOMEM, NULL);
-            return fail(c, BS_ERR_NOMEM);
-        }
-        size_t pos = 0;
-        while (r->n_entries < res.n_entries &&
-               bs__list_entry_next(&res, &pos, &r->entries[r->n_entries]) == 1) {
-            /* names go back to the application: one valid component each */
-            const char *nm = r->entries[r->n_entries].name;
-            if (!nm[0] || strchr(nm, '/') || !bs__name_is_valid(nm))
-                return proto_fail(c, "list entry %llu is not a valid item name",
-                                  (unsigned long long)r->n_entries);
-            r->n_entries++;
-        }
-        r->has_cursor = res.has_cursor;
-        r->cursor = res.cursor;
-        break;
-    }
-    case BS_M_PING:
-        if (res.has_data) {
-            r->value = malloc(res.data_len ? res.data_len : 1);
-            if (!r->value) return fail(c, bs__error_set(BS_ERR_NOMEM, NULL));
-            memcpy(r->value, res.data, res.data_len);
-            r->value_len = res.data_len;
-        }
-        break;
-    case BS_M_LOAD: {
-        uint64_t size = res.value_size;
-        if (size > c->o.max_value)
-            return proto_fail(c, "a value of %llu bytes exceeds our limit", size);
-        if (s->want_size >= 0 && size > (uint64_t)s->want_size)
-            return proto_fail(c, "%llu bytes sent for a smaller range", size);
-        if (res.has_data && res.data_len != size)
-            return proto_fail(c, "inline value of the wrong size (%llu)", res.data_len);
-        /* inline: the hash comes along; in DATA frames: in the last one */
-        if (res.has_data != (res.hash != NULL))
-            return proto_fail(c, res.has_data ? "an inline value without its hash%.0llu"
-                                              : "a hash before a value in DATA frames%.0llu", 0);
-        if (!res.has_data && size == 0)
-            return proto_fail(c, "an empty value in DATA frames%.0llu", 0);
-        if (res.hash) memcpy(s->hash, res.hash, sizeof s->hash);
-        /* the buffer the value lands in: whole when inline, else it grows
-         * as DATA arrives, so an announced size costs nothing up front */
-        bool now = res.has_data;
-        s->value_cap = now ? (size_t)size : size < c->o.max_frame ? (size_t)size : c->o.max_frame;
-        r->value = malloc(s->value_cap ? s->value_cap : 1);
-        if (!r->value) return fail(c, bs__error_set(BS_ERR_NOMEM, "no memory for a %llu-byte value",
-                                                  (unsigned long long)size));
-        r->value_len = (size_t)size;
-        if (now) {
-            if (size) memcpy(r->value, res.data, (size_t)size);
-            check_value(s);
-            break;
-        }
-        s->value_got = 0;
-        s->state = ST_RECEIVING;
-        c->receiving = s;
-        /* hashed chunk by chunk as it arrives, overlapping the transfer */
-        crypto_generichash_init(c->rx_hash, NULL, 0, BS_VALUE_HASH_LEN);
-        return 0;
-    }
-    default:
-        break;
-    }
-    complete(c, s);
-    return 0;
-}
-
-static int on_frame(bs__rpc *c, const uint8_t *f, size_t len)
-{
-    bs__env env;
-    if (bs__env_decode(f, len, &env)) {
-        char msg[BS_MESSAGE_MAX];
-        snprintf(msg, sizeof msg, "%s", bs_error_message());
-        bs__error_set(BS_ERR_PROTOCOL, "borgstore-serve sent a malformed frame: %s", msg);
-        return fail(c, BS_ERR_PROTOCOL);
-    }
-    if (env.kind == BS_KIND_LOG) {
-        if (c->o.log) {
-            char msg[BS_MESSAGE_MAX];
-            printable(msg, sizeof msg, (const uint8_t *)env.text, env.text_len);
-            c->o.log(c->o.log_ctx, (int)env.level, msg);
-        }
-        return 0;
-    }
-    if (c->phase == PH_HELLO) return on_hello(c, &env);
-    if (c->receiving) {
-        slot *s = c->receiving;
-        if (env.kind != BS_KIND_DATA || env.id != s->id)
-            return proto_fail(c, "the value of request %llu was interrupted", s->id);
-        if (env.data_len > s->reply.value_len - s->value_got)
-            return proto_fail(c, "more data than announced for request %llu", s->id);
-        bool last = env.data_len == s->reply.value_len - s->value_got;
-        if (last != (env.hash != NULL))
-            return proto_fail(c, last ? "the last chunk of value %llu lacks its hash"
-                                      : "a hash before the last chunk of value %llu", s->id);
-        size_t need = (size_t)s->value_got + env.data_len;
-        if (need > s->value_cap) { /* double, never past the announced size */
-            size_t cap = s->value_cap * 2 > need ? s->value_cap * 2 : need;
-            if (cap > s->reply.value_len) cap = s->reply.value_len;
-            uint8_t *v = realloc(s->reply.value, cap);
-            if (!v) return fail(c, bs__error_set(BS_ERR_NOMEM, "no memory for a %zu-byte value",
-                                                 s->reply.value_len));
-            s->reply.value = v;
-            s->value_cap = cap;
-        }
-        memcpy(s->reply.value + s->value_got, env.data, env.data_len);
-        crypto_generichash_update(c->rx_hash, s->reply.value + s->value_got, env.data_len);
-        s->value_got += env.data_len;
-        if (last) {
-            uint8_t got[BS_VALUE_HASH_LEN];
-            crypto_generichash_final(c->rx_hash, got, sizeof got);
-            memcpy(s->hash, env.hash, sizeof s->hash);
-            check_hash(s, got);
-            complete(c, s);
-        }
-        return 0;
-    }
-    if (env.kind == BS_KIND_DATA) return proto_fail(c, "data for no pending value (id %llu)", env.id);
-    if (env.kind != BS_KIND_OK && env.kind != BS_KIND_ERR)
-        return proto_fail(c, "unexpected message kind %llu", env.kind);
-    slot *s = slot_of(c, env.id);
-    if (!s || s->state != ST_SENT)
-        return proto_fail(c, "reply for an unknown or already answered request %llu", env.id);
-    if (env.kind == BS_KIND_ERR) {
-        s->reply.method = s->method;
-        s->reply.rc = bs_error_from_wire(env.code);
-        s->errmsg = strndup(env.text, env.text_len < BS_MESSAGE_MAX ? env.text_len : BS_MESSAGE_MAX);
-        complete(c, s);
-        return 0;
-    }
-    return on_result(c, s, &env);
-}
-
-static int process_input(bs__rpc *c)
-{
-    while (c->phase != PH_BROKEN) {
-        if (c->phase == PH_PREAMBLE) {
-            if (bs__inbuf_len(&c->in) < BS_PROTO_PREAMBLE_LEN) return 0;
-            unsigned v;
-            if (bs__preamble_check(c->in.data + c->in.head, &v)) {
-                bs__error_set(BS_ERR_PROTOCOL,
-                              "the remote side is not borgstore-serve (wrong command, or a "
-                              "shell that prints text on login?)");
-                return BS_ERR_PROTOCOL; /* the caller collects the text first */
-            }
-            bs__inbuf_consume(&c->in, BS_PROTO_PREAMBLE_LEN);
-            c->phase = PH_HELLO;
-            continue;
-        }
-        const uint8_t *f;
-        size_t len;
-        uint32_t max = c->phase == PH_READY ? c->o.max_frame : BS_FRAME_MIN;
-        int rc = bs__inbuf_next(&c->in, max, &f, &len);
-        if (rc < 0) return fail(c, rc);
-        if (rc == 0) return 0;
-        if ((rc = on_frame(c, f, len))) return rc;
-    }
-    return c->broken_rc;
+    return bs__rpc_fail(c, BS_ERR_PROTOCOL);
 }
 
 /* ---- the pump ------------------------------------------------------------- */
@@ -435,49 +132,64 @@ static int pump_once(bs__rpc *c)
         struct iovec iov;
         bs__outq_iov(&c->out, &iov, 1);
         ssize_t n = c->t->ops->write(c->t, iov.iov_base, iov.iov_len);
-        if (n < 0) return fail(c, (int)n);
+        if (n < 0) return bs__rpc_fail(c, (int)n);
         if (n == 0) break;
         bs__outq_consume(&c->out, (size_t)n);
         progress = 1;
+        /* the server reading our requests is progress, but only in
+         * amounts that matter: a peer that takes a byte at a time does not
+         * keep the deadline away */
+        c->written += (uint64_t)n;
+        if (c->written >= PROGRESS_BYTES || !bs__outq_pending(&c->out)) {
+            c->last_progress = bs__rpc_now_ms();
+            c->written = 0;
+        }
     }
     for (;;) {
-        int rc = process_input(c);
-        if (rc) return rc == BS_ERR_PROTOCOL && c->phase == PH_PREAMBLE ? rc : fail(c, rc);
+        int rc = bs__rpc_process_input(c);
+        if (rc) return rc == BS_ERR_PROTOCOL && c->phase == PH_PREAMBLE ? rc : bs__rpc_fail(c, rc);
         uint8_t *p;
         size_t cap;
         uint32_t max = c->phase == PH_PREAMBLE ? 0 : c->phase == PH_READY ? c->o.max_frame
                                                                          : BS_FRAME_MIN;
-        if ((rc = bs__inbuf_space(&c->in, max, &p, &cap))) return fail(c, rc);
+        if ((rc = bs__inbuf_space(&c->in, max, &p, &cap))) return bs__rpc_fail(c, rc);
         if (!cap) continue;
         ssize_t n = c->t->ops->read(c->t, p, cap);
-        if (n < 0) return fail(c, (int)n);
+        if (n < 0) return bs__rpc_fail(c, (int)n);
         if (n == 0) break;
         bs__inbuf_wrote(&c->in, (size_t)n);
-        progress = 1;
+        progress = 1; /* but not for the deadline: only whole frames count */
     }
-    if (progress) c->last_progress = now_ms();
     return progress;
 }
 
-/* Pumps until done(c, arg) or failure; the timeout counts from the last
- * byte moved. */
+/* The reply deadline: timeout_ms since the wait began or the last real
+ * progress (a whole frame other than LOG received, or a good part of our
+ * output taken). Trickled bytes and LOG frames do not count. */
+static int overdue(bs__rpc *c, int64_t *idle)
+{
+    *idle = bs__rpc_now_ms() - c->last_progress;
+    if (*idle < c->o.timeout_ms) return 0;
+    bs__error_set(BS_ERR_TIMEOUT, "no answer from borgstore-serve for %d.%d s (LOG frames "
+                  "and partial frames do not count)", c->o.timeout_ms / 1000,
+                  c->o.timeout_ms % 1000 / 100);
+    return bs__rpc_fail(c, BS_ERR_TIMEOUT);
+}
+
+/* Pumps until done(c, arg), failure, or the reply deadline (overdue). */
 static int pump_until(bs__rpc *c, bool (*done)(bs__rpc *, const void *), const void *arg)
 {
-    c->last_progress = now_ms();
+    c->last_progress = bs__rpc_now_ms();
     for (;;) {
-        int rc = pump_once(c);
-        if (rc < 0) return rc;
+        int rc, pumped = pump_once(c);
+        if (pumped < 0) return pumped;
         if (done(c, arg)) return 0;
-        if (rc > 0) continue;
-        int64_t idle = now_ms() - c->last_progress;
-        if (idle >= c->o.timeout_ms) {
-            bs__error_set(BS_ERR_TIMEOUT, "no answer from borgstore-serve for %d s",
-                          c->o.timeout_ms / 1000);
-            return fail(c, BS_ERR_TIMEOUT);
-        }
+        int64_t idle;
+        if ((rc = overdue(c, &idle)) < 0) return rc;
+        if (pumped > 0) continue;
         rc = c->t->ops->wait(c->t, true, bs__outq_pending(&c->out) > 0,
                              (int)(c->o.timeout_ms - idle));
-        if (rc < 0) return fail(c, rc);
+        if (rc < 0) return bs__rpc_fail(c, rc);
     }
 }
 
@@ -491,8 +203,8 @@ static bool is_ready(bs__rpc *c, const void *arg)
  * message shows the whole banner or error, then fail. */
 static int bad_preamble(bs__rpc *c)
 {
-    int64_t end = now_ms() + BANNER_WAIT_MS;
-    while (bs__inbuf_len(&c->in) < BANNER_MAX && now_ms() < end) {
+    int64_t end = bs__rpc_now_ms() + BANNER_WAIT_MS;
+    while (bs__inbuf_len(&c->in) < BANNER_MAX && bs__rpc_now_ms() < end) {
         uint8_t *p;
         size_t cap;
         if (bs__inbuf_space(&c->in, 0, &p, &cap) || !cap) break;
@@ -502,14 +214,14 @@ static int bad_preamble(bs__rpc *c)
             bs__inbuf_wrote(&c->in, (size_t)n);
             continue;
         }
-        if (c->t->ops->wait(c->t, true, false, (int)(end - now_ms())) <= 0) break;
+        if (c->t->ops->wait(c->t, true, false, (int)(end - bs__rpc_now_ms())) <= 0) break;
     }
     const char *tail = c->t->ops->stderr_tail(c->t);
     bs__error_set(BS_ERR_PROTOCOL,
                   "the remote side is not borgstore-serve (wrong command, or a shell that "
                   "prints text on login?)%s%s",
                   *tail ? "; its stderr: " : "", tail);
-    return fail(c, BS_ERR_PROTOCOL);
+    return bs__rpc_fail(c, BS_ERR_PROTOCOL);
 }
 
 int bs__rpc_connect(bs__rpc **out, bs_transport *t, const bs__rpc_opts *opts)
@@ -564,8 +276,8 @@ void bs__rpc_free(bs__rpc *c)
 {
     if (!c) return;
     if (c->phase == PH_READY) { /* flush what is queued (bounded), then EOF */
-        int64_t end = now_ms() + 2000;
-        while (bs__outq_pending(&c->out) && now_ms() < end && c->phase == PH_READY) {
+        int64_t end = bs__rpc_now_ms() + 2000;
+        while (bs__outq_pending(&c->out) && bs__rpc_now_ms() < end && c->phase == PH_READY) {
             if (pump_once(c) == 0) c->t->ops->wait(c->t, false, true, 100);
         }
     }
@@ -668,13 +380,13 @@ int bs__rpc_submit_ex(bs__rpc *c, const bs__req *req, bool copy, uint32_t *id)
         if (rc) {
             free(own);
             s->id = 0;
-            return rc == BS_ERR_NOMEM ? fail(c, rc) : rc;
+            return rc == BS_ERR_NOMEM ? bs__rpc_fail(c, rc) : rc;
         }
         rc = bs__outq_value(&c->out, r.id, own ? own : r.data, r.data_len, c->peer_max_frame,
                             own ? free : NULL, own);
         if (rc) { /* the header is queued: the stream is no longer sound */
             s->id = 0;
-            return fail(c, rc);
+            return bs__rpc_fail(c, rc);
         }
     } else {
         size_t tail;
@@ -683,7 +395,7 @@ int bs__rpc_submit_ex(bs__rpc *c, const bs__req *req, bool copy, uint32_t *id)
                            : bs__outq_commit(&c->out);
         if (rc) {
             s->id = 0;
-            return rc == BS_ERR_NOMEM ? fail(c, rc) : rc;
+            return rc == BS_ERR_NOMEM ? bs__rpc_fail(c, rc) : rc;
         }
     }
     s->state = ST_SENT;
@@ -710,7 +422,7 @@ static bool is_done(bs__rpc *c, const void *arg)
 int bs__rpc_wait(bs__rpc *c, uint32_t id, bs__reply *out)
 {
     memset(out, 0, sizeof *out);
-    slot *s = slot_of(c, id);
+    slot *s = bs__rpc_slot_of(c, id);
     if (!s || s->discard) return out->rc = bs__error_set(BS_ERR_INVALID, "no such call %u", id);
     if (s->state != ST_DONE) pump_until(c, is_done, s); /* a failure completes s too */
     *out = s->reply;
@@ -726,7 +438,7 @@ static uint32_t next_done(bs__rpc *c)
 {
     while (c->done_head != c->done_tail) {
         uint32_t id = c->done[c->done_head++ & c->mask];
-        slot *s = slot_of(c, id);
+        slot *s = bs__rpc_slot_of(c, id);
         if (s && s->state == ST_DONE && !s->discard) return id;
     }
     return 0;
@@ -736,32 +448,29 @@ int bs__rpc_poll(bs__rpc *c, uint32_t *id, int timeout_ms)
 {
     *id = 0;
     if (!c->slots) return 0;
-    int64_t end = timeout_ms < 0 ? INT64_MAX : now_ms() + timeout_ms;
-    c->last_progress = now_ms();
+    int64_t end = timeout_ms < 0 ? INT64_MAX : bs__rpc_now_ms() + timeout_ms;
+    c->last_progress = bs__rpc_now_ms();
     for (;;) {
         if ((*id = next_done(c))) return 1;
         if (c->phase == PH_BROKEN) return bs__error_set_raw(c->broken_rc, 0, c->broken_msg);
         if (c->inflight == 0) return 0;
         int rc = pump_once(c);
-        if (rc != 0) continue; /* progress, or a failure that completed the calls */
-        int64_t now = now_ms(), idle = now - c->last_progress;
-        if (idle >= c->o.timeout_ms) {
-            bs__error_set(BS_ERR_TIMEOUT, "no answer from borgstore-serve for %d s",
-                          c->o.timeout_ms / 1000);
-            fail(c, BS_ERR_TIMEOUT);
-            continue;
-        }
+        if (rc < 0) continue; /* a failure that completed the calls */
+        int64_t idle;
+        if (overdue(c, &idle) < 0) continue;
+        if (rc > 0) continue;
+        int64_t now = bs__rpc_now_ms();
         if (now >= end) return 0;
         int64_t w = c->o.timeout_ms - idle;
         if (end - now < w) w = end - now;
         if ((rc = c->t->ops->wait(c->t, true, bs__outq_pending(&c->out) > 0, (int)w)) < 0)
-            fail(c, rc);
+            bs__rpc_fail(c, rc);
     }
 }
 
 void bs__rpc_discard(bs__rpc *c, uint32_t id)
 {
-    slot *s = slot_of(c, id);
+    slot *s = bs__rpc_slot_of(c, id);
     if (!s) return;
     if (s->state == ST_DONE) {
         if (s->reply.rc && c->deferred_count++ == 0) {
@@ -787,7 +496,7 @@ int bs__rpc_take_deferred(bs__rpc *c, size_t *failed)
 
 void bs__rpc_set_tag(bs__rpc *c, uint32_t id, uint64_t tag)
 {
-    slot *s = slot_of(c, id);
+    slot *s = bs__rpc_slot_of(c, id);
     if (s) s->tag = tag;
 }
 

@@ -19,7 +19,10 @@
 typedef struct bs__rpc bs__rpc;
 
 typedef struct bs__rpc_opts {
-    int timeout_ms;     /* no progress for this long: BS_ERR_TIMEOUT (0: 120 s) */
+    int timeout_ms;     /* no progress for this long: BS_ERR_TIMEOUT (0: 120 s). Progress is
+                         * a whole frame other than LOG received, or 64 KiB (or all)
+                         * of our output taken: LOG frames and trickled bytes do
+                         * not extend it */
     uint32_t max_frame; /* largest frame we accept (0: 1 MiB) */
     uint64_t max_value; /* largest value we accept in a load (0: 1 GiB) */
     int log_level;      /* in-band log threshold asked of the server (0: warning) */

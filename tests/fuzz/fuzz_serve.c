@@ -128,6 +128,7 @@ static void check_output(serve *s, out_check *oc)
             moved += iov[i].iov_len;
         }
         bs__outq_consume(&s->out, moved);
+        s->out_written += moved;
         take_frames(s, oc);
     }
 }
@@ -190,7 +191,8 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
         .log_fd = devnull,
         .max_frame = sel & 32 ? BS_FRAME_MIN : BS_FRAME_DEFAULT,
         .max_value = BS_VALUE_DEFAULT,
-        .max_inflight = BS_INFLIGHT_DEFAULT,
+        .max_inflight = sel & 128 ? 2 : BS_INFLIGHT_DEFAULT,
+        .drain_timeout = 10,
     };
     FUZZ_CHECK(serve_roots_open(&o) == 0, "restriction roots: %s", bs_error_message());
     static serve s;
@@ -230,6 +232,7 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
             if (rc == 1) {
                 guard_paths(&s, f, len);
                 serve_frame(&s, f, len);
+                serve_inflight_settle(&s);
                 check_output(&s, &oc);
                 continue;
             }
@@ -247,6 +250,7 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
     check_output(&s, &oc);
     serve_shutdown(&s);
     serve_roots_close(&o);
+    serve_inflight_free(&s);
     bs__outq_free(&s.out);
     bs__inbuf_free(&s.in);
     bs__inbuf_free(&oc.in);

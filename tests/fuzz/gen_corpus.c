@@ -3,6 +3,7 @@
  * mutates from. Not a test: run it by hand after a protocol change:
  *   build/tests/fuzz/fuzz_gen_corpus tests/fuzz/corpus */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,6 +218,44 @@ static void serve_seeds(void)
     conv_put(&c, "serve", "upload_interrupted");
 }
 
+/* Requests with ids chosen by hand: 0, a repeat, more than the window. */
+static void id_seeds(void)
+{
+    conv c;
+    conv_start(&c, 128, 0); /* max_inflight 2 */
+    path_req(&c, BS_M_CREATE, "i");
+    path_req(&c, BS_M_OPEN, "i");
+    store(&c, "data/a", "abc", 3, 0);
+    static const uint32_t ids[] = {9, 9, 10, 11, 12, 0, 13};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        bs__req r = {.method = i % 2 ? BS_M_PING : BS_M_LOAD, .name = "data/a",
+                     .size = BS_SIZE_ALL, .id = ids[i]};
+        must(bs__enc_req(&c.b, &r, BS_FRAME_DEFAULT, false, NULL), "request");
+    }
+    conv_put(&c, "serve", "ids_and_window");
+
+    conv_start(&c, 0, 0); /* load ranges at the int64 edge, sources of the wrong type */
+    path_req(&c, BS_M_CREATE, "e");
+    path_req(&c, BS_M_OPEN, "e");
+    store(&c, "data/a", "hello", 5, 0);
+    req(&c, (bs__req){.method = BS_M_LOAD, .name = "data/a", .offset = INT64_MAX,
+                      .size = BS_SIZE_ALL});
+    req(&c, (bs__req){.method = BS_M_LOAD, .name = "data/a", .offset = 2, .size = INT64_MAX});
+    req(&c, (bs__req){.method = BS_M_LOAD, .name = "data/a", .offset = INT64_MAX - 1,
+                      .size = 10});
+    /* [1, id, defrag, {"sources": "data/a", "target": "data/b"}] */
+    static const uint8_t wrong[] = {0x94, 0x01, 0x63, BS_M_DEFRAG, 0x82,
+                                    0xa7, 's', 'o', 'u', 'r', 'c', 'e', 's',
+                                    0xa6, 'd', 'a', 't', 'a', '/', 'a',
+                                    0xa6, 't', 'a', 'r', 'g', 'e', 't',
+                                    0xa6, 'd', 'a', 't', 'a', '/', 'b'};
+    uint8_t len[BS_FRAME_HEADER];
+    bs__be32_put(len, sizeof wrong);
+    bs__buf_append(&c.b, len, sizeof len);
+    bs__buf_append(&c.b, wrong, sizeof wrong);
+    conv_put(&c, "serve", "edges");
+}
+
 /* ---- a server's side: replies ------------------------------------------ */
 
 static void ok(bs_buf *b, uint32_t id, uint32_t m, const bs__result *r)
@@ -313,6 +352,20 @@ static void reply_seeds(void)
     bs__buf_append(&b, pre, sizeof pre);
     must(bs__enc_err(&b, 1, BS_ERR_UNSUPPORTED, "no common protocol version"), "err");
     put("reply", "hello_refused", b.data, b.len);
+    bs__buf_free(&b);
+    /* a hostile server: LOG frames before each answer, an ERR text full of
+     * terminal escapes, list pages without entries that keep a cursor */
+    b = (bs_buf){0};
+    bs__buf_append(&b, "\1\0", 2);
+    server_hello(&b, 128);
+    for (uint32_t id = 2; id <= 16; id++) {
+        for (int i = 0; i < 3; i++) must(bs__enc_log(&b, BS_LOG_WARNING, "busy"), "log");
+        bs__result r = {.has_cursor = true, .cursor = 5};
+        if (id == 5) ok(&b, id, BS_M_LIST, &r);
+        else if (id == 6) ok(&b, id, BS_M_LIST_NEXT, &r);
+        else must(bs__enc_err(&b, id, BS_ERR_NOT_FOUND, "gone\x1b[2J\x1b]0;t\x07\nfake: line"), "err");
+    }
+    put("reply", "hostile", b.data, b.len);
     bs__buf_free(&b);
     static const char banner[] = "\3\0Welcome to the machine\nbash: borgstore-serve: not found\n";
     put("reply", "banner", banner, sizeof banner - 1);
@@ -432,6 +485,7 @@ int main(int argc, char **argv)
     root = argv[1];
     mkdir(root, 0755);
     serve_seeds();
+    id_seeds();
     reply_seeds();
     msg_seeds();
     text_seeds();

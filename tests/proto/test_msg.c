@@ -484,6 +484,20 @@ static void bad_source(bs__mpw *w)
     bs__mpw_cstr(w, "a");
     msgpack_pack_int(&w->pk, 1);
 }
+static void sources_not_an_array(bs__mpw *w)
+{
+    msgpack_pack_map(&w->pk, 1);
+    bs__mpw_cstr(w, "sources");
+    bs__mpw_cstr(w, "data/aa");
+}
+
+static void sources_a_map(bs__mpw *w)
+{
+    msgpack_pack_map(&w->pk, 1);
+    bs__mpw_cstr(w, "sources");
+    msgpack_pack_map(&w->pk, 0);
+}
+
 static void huge_sources_header(bs__mpw *w)
 {
     static const char hdr[] = {(char)0xdd, (char)0xff, (char)0xff, (char)0xff, (char)0xff};
@@ -509,6 +523,9 @@ Test(msg, argument_rules)
     cr_assert_eq(decode_body(BS_M_DEFRAG, too_many_sources, &r), BS_ERR_INVALID);
     cr_assert_eq(decode_body(BS_M_DEFRAG, bad_source, &r), BS_ERR_PROTOCOL);
     cr_assert_eq(decode_body(BS_M_DEFRAG, huge_sources_header, &r), BS_ERR_INVALID);
+    cr_assert_eq(decode_body(BS_M_DEFRAG, sources_not_an_array, &r), BS_ERR_PROTOCOL,
+                 "a wrong type is a protocol error");
+    cr_assert_eq(decode_body(BS_M_DEFRAG, sources_a_map, &r), BS_ERR_PROTOCOL);
     cr_assert_eq(decode_body(BS_M_INFO, trailing_after_map, &r), BS_ERR_PROTOCOL);
     cr_assert_eq(decode_body(999, no_name, &r), BS_ERR_PROTOCOL, "unknown method");
     cr_assert_null(bs__method_get(BS_M_COUNT));
@@ -536,6 +553,23 @@ Test(msg, result_rules)
     longhex[sizeof longhex - 1] = 0;
     bs__mpw_cstr(&w, longhex);
     cr_assert_eq(bs__result_decode(&o, BS_M_HASH, b.data, b.len), BS_ERR_PROTOCOL);
+    bs__buf_free(&b);
+}
+
+Test(msg, a_result_out_of_range_keeps_its_detail_as_a_protocol_error)
+{
+    /* the range check's own message is rewrapped, not formatted into itself */
+    static bs__result o;
+    bs_buf b = {0};
+    bs__mpw w;
+    bs__mpw_init(&w, &b);
+    msgpack_pack_map(&w.pk, 1);
+    bs__mpw_cstr(&w, "max_inflight");
+    msgpack_pack_uint64(&w.pk, 1ull << 40);
+    cr_assert_eq(bs__result_decode(&o, BS_M_HELLO, b.data, b.len), BS_ERR_PROTOCOL);
+    const char *m = bs_error_message();
+    cr_assert(strstr(m, "protocol error: ") == m, "%s", m);
+    cr_assert(strstr(m, "'max_inflight' is out of range"), "%s", m);
     bs__buf_free(&b);
 }
 

@@ -12,10 +12,16 @@
  *   silent       never answer after the handshake
  *   huge-frame   answer with a frame length of 0xffffffff
  *   huge-count   answer with an array header of 2^32-1 elements
- *   garbage      answer with a frame that is not msgpack */
+ *   garbage      answer with a frame that is not msgpack
+ *   err-escape   answer every request with an ERR whose text holds ESC,
+ *                newlines and other control bytes
+ *   log-flood    answer no request, but send a LOG frame every 0.3 s forever
+ *   trickle      answer each request one byte every 0.1 s (a 2000-byte frame)
+ *   empty-pages  answer list and list_next with no entries but a cursor */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proto/frame.h"
@@ -33,6 +39,12 @@ static void out(const void *p, size_t n)
 }
 
 static bs__inbuf in;
+
+static void pause_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
 
 /* Next frame from stdin (exits at EOF). */
 static void next_frame(const uint8_t **f, size_t *len)
@@ -102,6 +114,40 @@ int main(int argc, char **argv)
         if (!strcmp(mode, "huge-count")) {
             out("\x00\x00\x00\x06\xdd\xff\xff\xff\xff\x02", 10);
             continue;
+        }
+        if (!strcmp(mode, "err-escape")) {
+            bs__enc_err(&b, env.id, BS_ERR_NOT_FOUND,
+                        "gone\x1b[2J\x1b]0;owned\x07\nborgstore: fake line\r\x7f");
+            out(b.data, b.len);
+            b.len = 0;
+            continue;
+        }
+        if (!strcmp(mode, "log-flood")) { /* until the client goes away */
+            for (;;) {
+                bs__enc_log(&b, 30, "still working");
+                out(b.data, b.len);
+                b.len = 0;
+                pause_ms(300);
+            }
+        }
+        if (!strcmp(mode, "trickle")) {
+            static uint8_t pad[2000];
+            res.data = pad;
+            res.data_len = sizeof pad;
+            res.has_data = true;
+            size_t tail;
+            bs__enc_ok(&b, env.id, BS_M_PING, &res, BS_FRAME_DEFAULT, true, &tail);
+            bs__buf_append(&b, pad, tail);
+            for (size_t i = 0; i < b.len; i++) {
+                out(b.data + i, 1);
+                pause_ms(100);
+            }
+            b.len = 0;
+            continue;
+        }
+        if (!strcmp(mode, "empty-pages") && (m == BS_M_LIST || m == BS_M_LIST_NEXT)) {
+            res.has_cursor = true;
+            res.cursor = 7;
         }
         if (!strcmp(mode, "garbage")) {
             out("\x00\x00\x00\x03\xc1\xc1\xc1", 7);

@@ -103,3 +103,19 @@ Test(errors, long_messages_are_truncated_not_overflowed)
     bs__error_set(BS_ERR_IO, "%s", big);
     cr_assert_lt(strlen(bs_error_message()), 600);
 }
+
+Test(errors, saved_message_can_be_rewrapped_and_restored)
+{
+    bs__error_errno(ENOSPC, "store %s", "data/1");
+    bs__error_saved why;
+    bs__error_save(&why);
+    /* a new message built from the old one (never from the live buffer) */
+    cr_assert_eq(bs__error_set(BS_ERR_PROTOCOL, "wrapped: %s", why.msg), BS_ERR_PROTOCOL);
+    cr_assert(strstr(bs_error_message(), "protocol error: wrapped: "), "%s", bs_error_message());
+    cr_assert(strstr(bs_error_message(), "data/1"), "%s", bs_error_message());
+    cr_assert_eq(bs_error_errno(), 0);
+    /* and the old error back, errno included */
+    cr_assert_eq(bs__error_restore(&why, BS_ERR_IO), BS_ERR_IO);
+    cr_assert_str_eq(bs_error_message(), why.msg);
+    cr_assert_eq(bs_error_errno(), ENOSPC);
+}
