@@ -1,0 +1,1 @@
+#include "cache_fixture.h"
