@@ -158,7 +158,7 @@ void bs__cache_after_store(bs_cache *c, const char *name, const char *nested, co
         bs__cache_drop(c, key); /* never keep what cannot be served */
         return;
     }
-    bs__cache_put(c, p, key, v, len);
+    bs__cache_after_full_load(c, p, key, v, len); /* verified now: remembered */
 }
 
 void bs__cache_after_delete(bs_cache *c, const char *name, const char *nested)
