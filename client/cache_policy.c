@@ -95,8 +95,10 @@ cache_ns *bs__cache_policy(bs_cache *c, const char *name)
 void bs__cache_set_id(bs_cache *c, const char *identity)
 {
     char hex[BS_HASH_HEX_SIZE];
-    if (bs_hash_hex(BS_HASH_SHA256, identity, strlen(identity), hex)) hex[0] = '\0';
-    snprintf(c->id, sizeof c->id, "%s", hex);
+    if (bs_hash_hex(BS_HASH_SHA256, identity, strlen(identity), hex)) /* cannot fail */
+        memset(hex, '0', BS_CACHE_ID_HEX);
+    memcpy(c->id, hex, BS_CACHE_ID_HEX);
+    c->id[BS_CACHE_ID_HEX] = '\0';
 }
 
 int bs__cache_key(const bs_cache *c, const char *nested, char out[BS_NAME_BUF])
