@@ -11,6 +11,7 @@
 
 #include "bs_config.h"
 #include "client/cli.h"
+#include "client/cli_cache.h"
 
 static const char usage_text[] =
     "usage: borgstore [OPTIONS] URL COMMAND [ARGS]\n"
@@ -78,6 +79,12 @@ static const char help_text[] =
     "                            (NS empty: every name). Several levels (e.g.\n"
     "                            data=1,2) find items on any of them and put new ones\n"
     "                            on the last\n"
+    "  --cache URL               keep a cache of the store at URL (e.g. a local\n"
+    "                            file:// dir; see --cache-ns)\n"
+    "  --cache-ns NS=MODE[,max-age=SECONDS][,size=BYTES][,verify]\n"
+    "                            cache namespace NS (as in --levels; repeatable):\n"
+    "                            MODE off, mirror or writethrough; BYTES may end\n"
+    "                            in K, M, G, T; verify: keys are sha256 of values\n"
     "  --json                    ls, info, quota and --stats print JSON; bulk\n"
     "                            commands print a summary {\"command\", \"items\",\n"
     "                            \"failed\", \"bytes\", \"seconds\", \"complete\"}\n"
@@ -343,6 +350,11 @@ static int parse(int argc, char **argv, cli_opts *o, char **pos, int *npos, unsi
             continue;
         }
         if (!strcmp(a, "--precreate")) { o->precreate = true; *used |= O_PRECREATE; continue; }
+        int crc = cli_cache_arg(argc, argv, &i); /* --cache, --cache-ns */
+        if (crc >= 0) {
+            if (crc) return crc;
+            continue;
+        }
         /* options with a value: --opt VALUE or --opt=VALUE */
         static const char *valued[] = {"--levels", "--offset", "--size", "--algorithm",
                                        "--window"};
@@ -463,7 +475,8 @@ int main(int argc, char **argv)
         free(pos);
         return rc;
     }
-    if (c->open && (err = bs_store_open(s))) {
+    if ((rc = cli_cache_apply(s))) {
+    } else if (c->open && (err = bs_store_open(s))) {
         rc = cli_fail(err);
     } else {
         rc = c->run(s, &o);

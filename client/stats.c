@@ -27,6 +27,10 @@ static const stat_field fields[] = {
     U(store_volume), D(store_throughput),
     U(backend_load_calls),  U(backend_store_calls), U(backend_delete_calls),
     U(backend_load_volume), U(backend_store_volume),
+    U(cache_hits), U(cache_misses), D(cache_hit_ratio), U(cache_errors),
+    U(cache_load_calls), U(cache_store_calls), U(cache_delete_calls),
+    U(cache_load_volume), U(cache_store_volume), U(cache_disabled),
+    U(cache_corrupt), U(cache_evicted),
 };
 #undef U
 #undef D

@@ -15,6 +15,7 @@
 #include "common/names.h"
 #include "common/nesting.h"
 
+#include "client/cache.h"
 #include "client/store_internal.h"
 
 /* ---- time ---------------------------------------------------------------- */
@@ -58,7 +59,7 @@ int bs__store_call_end(bs_store *s, int rc, int op, uint64_t start, uint64_t sin
                        uint64_t volume)
 {
     if (!rc) {
-        bs__store_emulate_calls(s, since, 1, volume);
+        if (since) bs__store_emulate_calls(s, since, 1, volume);
         if (op == OP_LOAD) {
             s->be_load_volume += volume;
             s->load_volume += volume;
@@ -215,13 +216,21 @@ int bs_store_new(bs_store **out, const char *url, const bs_store_config *cfg)
     bs_backend *b;
     if ((rc = bs_backend_new(&b, url, &cfg->backend))) return rc;
     if ((rc = bs_store_new_from_backend(out, b, cfg))) bs_backend_free(b);
+    else if (!((*out)->url = strdup(url))) {
+        bs_store_free(*out);
+        *out = NULL;
+        rc = bs__error_set(BS_ERR_NOMEM, NULL);
+    }
     return rc;
 }
 
 void bs_store_free(bs_store *s)
 {
     if (!s) return;
+    if (s->cache && bs_backend_is_open(s->b)) bs__cache_close(s->cache);
     bs_backend_free(s->b);
+    bs__cache_free(s->cache);
+    free(s->url);
     free_ns(s->ns, s->n_ns);
     free(s->batch_ops);
     free(s->batch_names);
@@ -359,6 +368,7 @@ int bs_store_create(bs_store *s, unsigned flags)
         return bs__error_set(BS_ERR_INVALID, "unknown create flags 0x%x", flags);
     pthread_mutex_lock(&s->mu);
     int rc = bs_backend_create(s->b);
+    if (!rc) bs__cache_purge(s->cache); /* entries of an earlier store at this URL */
     pthread_mutex_unlock(&s->mu);
     if (!rc && (flags & BS_STORE_CREATE_PRECREATE)) rc = bs_store_create_levels(s);
     return rc;
@@ -368,6 +378,7 @@ int bs_store_destroy(bs_store *s)
 {
     pthread_mutex_lock(&s->mu);
     int rc = bs_backend_destroy(s->b);
+    if (!rc) bs__cache_purge(s->cache); /* only this store's part of the cache */
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -376,6 +387,7 @@ int bs_store_open(bs_store *s)
 {
     pthread_mutex_lock(&s->mu);
     int rc = bs_backend_open(s->b);
+    if (!rc) bs__cache_open(s->cache);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -387,6 +399,7 @@ int bs_store_close(bs_store *s)
     int frc = bs_backend_is_open(s->b) ? bs_backend_flush(s->b, NULL) : 0;
     char fmsg[512];
     snprintf(fmsg, sizeof fmsg, "%s", bs_error_message());
+    if (bs_backend_is_open(s->b)) bs__cache_close(s->cache);
     int rc = bs_backend_close(s->b);
     if (!rc && frc) rc = bs__error_set_raw(frc, 0, fmsg);
     s->generation++;
@@ -433,6 +446,8 @@ int bs_store_load(bs_store *s, const char *name, int64_t offset, int64_t size, b
     uint64_t start = bs__store_call_begin(s);
     int rc = bs__store_find_locked(s, name, deleted, nested);
     uint64_t t0 = bs__store_now_ns();
+    cache_ns *cp = rc ? NULL : bs__cache_policy(s->cache, name);
+    if (cp) return bs__cache_load(s, cp, name, nested, deleted, offset, size, out, out_len, start, t0);
     if (!rc) {
         s->be_load_calls++; /* failed backend calls count too */
         rc = bs_backend_load(s->b, nested, offset, size, out, out_len);
@@ -451,6 +466,7 @@ int bs_store_store(bs_store *s, const char *name, const void *data, size_t len)
     if (!rc) {
         s->be_store_calls++;
         rc = bs_backend_store(s->b, nested, data, len);
+        if (!rc) bs__cache_after_store(s->cache, name, nested, data, len);
     }
     return bs__store_call_end(s, rc, OP_STORE, start, t0, len);
 }
@@ -464,6 +480,7 @@ int bs_store_delete(bs_store *s, const char *name, bool deleted)
     if (!rc) {
         s->be_delete_calls++;
         rc = bs__store_not_found(bs_backend_delete(s->b, nested), name, deleted);
+        if (!rc) bs__cache_after_delete(s->cache, name, nested);
     }
     return bs__store_call_end(s, rc, OP_DELETE, start, t0, 0);
 }
@@ -514,6 +531,7 @@ int bs_store_move(bs_store *s, const char *name, const char *new_name, bs_move_m
     int rc = bs__store_move_names(s, name, new_name, mode, deleted, cur, dst, &src_deleted);
     uint64_t t0 = bs__store_now_ns();
     if (!rc) rc = bs__store_not_found(bs_backend_move(s->b, cur, dst), name, src_deleted);
+    if (!rc) bs__cache_after_move(s->cache, name, mode == BS_MOVE_RENAME ? new_name : name, cur, dst);
     return bs__store_call_end(s, rc, OP_MOVE, start, t0, 0);
 }
 
@@ -586,6 +604,10 @@ int bs_store_defrag(bs_store *s, const char *ns, const bs_store_block *src, size
         rc = bs_backend_defrag(s->b, mapped, n, target ? nested_target : NULL, alg, ns_plain,
                                levels, out_name);
     if (!rc) key_of(out_key, BS_NAME_BUF, out_name, deleted && target);
+    if (!rc) { /* a replaced target must not be served from the cache */
+        snprintf(full, sizeof full, "%s%s", prefix, out_key);
+        bs__cache_after_delete(s->cache, full, out_name);
+    }
     pthread_mutex_unlock(&s->mu);
     free(mapped);
     free(names);
@@ -780,6 +802,7 @@ void bs_store_stats_get(bs_store *s, bs_store_stats *out)
     out->backend_delete_calls = s->be_delete_calls;
     out->backend_load_volume = s->be_load_volume;
     out->backend_store_volume = s->be_store_volume;
+    bs__cache_stats(s->cache, out);
     pthread_mutex_unlock(&s->mu);
     out->load_throughput = out->load_time > 0 ? (double)out->load_volume / out->load_time : 0;
     out->store_throughput =

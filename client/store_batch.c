@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/cache.h"
 #include "client/store_internal.h"
 #include "common/error.h"
 #include "common/names.h"
@@ -29,6 +30,8 @@ typedef struct chunk_ctx {
     bs_store *s;
     const batch_req *req;
     size_t base;          /* index of the chunk's first item */
+    const size_t *index_of; /* op index -> item index in the chunk (NULL: same) */
+    const bs_op *ops;
     bs_op_cb cb;
     void *ctx;
     int first_rc;         /* cb == NULL: first item error */
@@ -81,21 +84,30 @@ static int on_result(void *ctx, size_t index, bs_op_result *res)
     chunk_ctx *c = ctx;
     bs_store *s = c->s;
     const batch_req *r = c->req;
-    size_t global = c->base + index;
+    size_t global = c->base + (c->index_of ? c->index_of[index] : index);
+    const bs_op *op = &c->ops[index];
+    size_t full = res->len;
+    if (r->kind == BS_OP_LOAD && !res->rc)
+        bs__cache_batch_loaded(s->cache, r->names[global], op->name, r->offset, r->size, res);
     if (!res->rc) {
         s->calls[r->stat_op]++;
         if (r->kind == BS_OP_LOAD) {
             s->be_load_calls++;
-            s->be_load_volume += res->len;
+            s->be_load_volume += full;
             s->load_volume += res->len;
-            c->volume += res->len;
+            c->volume += full;
         } else if (r->kind == BS_OP_STORE) {
             s->be_store_calls++;
             s->be_store_volume += r->lens[global];
             s->store_volume += r->lens[global];
             c->volume += r->lens[global];
+            bs__cache_after_store(s->cache, r->names[global], op->name, r->values[global],
+                                  r->lens[global]);
         } else if (r->kind == BS_OP_DELETE) {
             s->be_delete_calls++;
+            bs__cache_after_delete(s->cache, r->names[global], op->name);
+        } else if (r->kind == BS_OP_MOVE) {
+            bs__cache_after_move(s->cache, r->names[global], NULL, op->name, op->dst);
         } else if (r->kind == BS_OP_INFO) {
             /* report the key, without nesting directories or ".del" */
             const char *name = r->names[global];
@@ -104,6 +116,16 @@ static int on_result(void *ctx, size_t index, bs_op_result *res)
         }
     }
     return deliver(c, global, res);
+}
+
+/* A load answered by the cache: counted as the Store's load, reported. */
+static int deliver_hit(chunk_ctx *c, size_t index, bs_op_result *res)
+{
+    c->s->calls[OP_LOAD]++;
+    c->s->load_volume += res->len;
+    int stop = deliver(c, index, res);
+    bs_free(res->data); /* unless the callback took it */
+    return stop;
 }
 
 /* Runs a whole request chunk by chunk under the store's mutex. */
@@ -138,9 +160,15 @@ static int run_batch(bs_store *s, const batch_req *r, size_t n, size_t window, b
         size_t *index_of = NULL;
         for (size_t i = 0; i < m; i++) {
             int mrc = map_item(s, r, base + i, &ops[k], names[2 * k], names[2 * k + 1]);
-            if (mrc) {
+            /* cache hits are answered now, misses of cached namespaces
+             * widened to whole values */
+            bs_op_result hit = {0};
+            int h = !mrc && r->kind == BS_OP_LOAD &&
+                    bs__cache_batch_prepare(s->cache, r->names[base + i], &ops[k], r->offset,
+                                            r->size, &hit);
+            if (mrc || h) {
                 bs_op_result res = {.rc = mrc, .message = bs_error_message()};
-                if (deliver(&c, base + i, &res)) {
+                if (h ? deliver_hit(&c, base + i, &hit) : deliver(&c, base + i, &res)) {
                     rc = bs__error_set(BS_ERR_INVALID, "batch stopped by its callback");
                     break;
                 }
@@ -159,17 +187,11 @@ static int run_batch(bs_store *s, const batch_req *r, size_t n, size_t window, b
             k++;
         }
         if (!rc && k) {
-            if (!index_of) {
-                c.base = base;
-                c.volume = 0;
-                rc = bs_backend_batch(s->b, ops, k, window, on_result, &c);
-            } else {
-                /* rare path (some names were bad): one item at a time */
-                for (size_t j = 0; j < k && !rc; j++) {
-                    c.base = base + index_of[j];
-                    rc = bs_backend_batch(s->b, &ops[j], 1, 1, on_result, &c);
-                }
-            }
+            c.base = base;
+            c.volume = 0;
+            c.index_of = index_of; /* set when some items were answered already */
+            c.ops = ops;
+            rc = bs_backend_batch(s->b, ops, k, window, on_result, &c);
             /* emulated latency once per window, bandwidth for the volume */
             bs__store_emulate_calls(s, start, (k + window - 1) / window, c.volume);
             s->time_ns[r->stat_op] += bs__store_now_ns() - start;
@@ -239,6 +261,8 @@ int bs_store_store_async(bs_store *s, const char *name, const void *data, size_t
     }
     /* counted when sent: the outcome comes with bs_store_flush */
     if (!rc) s->be_store_calls++;
+    /* not cached before the store confirmed it: the old entry just goes */
+    if (!rc) bs__cache_after_delete(s->cache, name, nested);
     return bs__store_call_end(s, rc, OP_STORE, start, start, len);
 }
 
@@ -252,6 +276,7 @@ int bs_store_delete_async(bs_store *s, const char *name, bool deleted)
         rc = bs_backend_submit(s->b, &op);
     }
     if (!rc) s->be_delete_calls++;
+    if (!rc) bs__cache_after_delete(s->cache, name, nested);
     return bs__store_call_end(s, rc, OP_DELETE, start, start, 0);
 }
 

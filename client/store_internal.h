@@ -42,6 +42,8 @@ struct bs_store {
     struct bs_op *batch_ops;
     char (*batch_names)[BS_NAME_BUF];
     size_t batch_cap;
+    struct bs_cache *cache; /* NULL: none (client/cache.h) */
+    char *url;              /* bs_store_new's URL (the cache's default id) */
 };
 
 /* Monotonic clock in ns. */
@@ -58,7 +60,7 @@ uint64_t bs__store_call_begin(bs_store *s);
 
 /* Ends the call of kind op (OP_*) with rc and unlocks. On success only (a
  * failing call is not counted, as in Python): sleeps for the emulated backend
- * call that began at since and moved volume bytes, adds volume to the
+ * call that began at since (0: none was made) and moved volume bytes, adds volume to the
  * load/store volumes (Store and backend) and counts the call and its time
  * since start. Returns rc. */
 int bs__store_call_end(bs_store *s, int rc, int op, uint64_t start, uint64_t since,

@@ -256,6 +256,23 @@ typedef struct bs_store_stats {
     uint64_t backend_load_volume, backend_store_volume;
     uint64_t hash_calls;
     double hash_time;
+    /* The cache (bs_store_set_cache), with Python's keys: cache_hits and
+     * cache_misses count writethrough loads answered from the cache or not
+     * (hit_ratio = hits / (hits + misses), 0 without any); cache_errors every
+     * failed cache operation (a warning, never an error of the Store call);
+     * cache_{load,store,delete}_calls and cache_{load,store}_volume what
+     * reached the cache backend; cache_disabled is 1 when the cache could not
+     * be opened. Ours beyond Python's: cache_corrupt counts cached entries of
+     * content-addressed namespaces that failed verification (dropped and
+     * refetched; also counted in cache_errors), cache_evicted entries removed
+     * by max_age or size. */
+    uint64_t cache_hits, cache_misses;
+    double cache_hit_ratio;
+    uint64_t cache_errors;
+    uint64_t cache_load_calls, cache_store_calls, cache_delete_calls;
+    uint64_t cache_load_volume, cache_store_volume;
+    uint64_t cache_disabled;
+    uint64_t cache_corrupt, cache_evicted;
 } bs_store_stats;
 
 /* Copies the current statistics into *out (taken under the mutex, so the
@@ -277,6 +294,96 @@ BS_API int bs_store_stats_format(char **out, const bs_store_stats *st, bs_stats_
  * rate. A call sleeps only for what the emulated time exceeds the real one;
  * a listing sleeps once per backend directory listing, not per item. */
 BS_API void bs_store_set_emulation(bs_store *s, double latency_us, double bandwidth_bps);
+
+/* ---- A cache of the store (Python borgstore 0.6's cache) -------------------
+ * Per namespace, a second backend (any URL: usually a local file:// dir)
+ * keeps copies of values:
+ *   mirror        every load reads the whole value from the store, copies it
+ *                 into the cache and returns the range asked for;
+ *   writethrough  loads are answered from the cache when it has the item
+ *                 (ranges too), else as mirror does.
+ * In both modes store, delete and move go to the store first, then to the
+ * cache; info, list, hash, defrag and quota never use it. A failing cache
+ * operation is a warning on stderr (the first few per store) counted in
+ * stats.cache_errors, never an error of the Store call.
+ *
+ * Unlike Python 0.6: entries of one store live below a directory of the
+ * cache named by a hash of the store's identity (its URL), so one cache can
+ * serve many stores; bs_store_create / bs_store_destroy only empty that
+ * directory, never create or destroy the cache backend; max_age and size are
+ * enforced while the store runs (before each cache store), not only at open
+ * and close; namespaces with verify_sha256 serve only entries whose content
+ * matches their name; several processes may share one cache directory. */
+
+typedef enum bs_cache_mode {
+    BS_CACHE_OFF = 0,
+    BS_CACHE_MIRROR = 1,
+    BS_CACHE_WRITETHROUGH = 2,
+} bs_cache_mode;
+
+/* The cache policy of one namespace. prefix is matched like
+ * bs_store_namespace.prefix (startswith on the un-nested name, longest
+ * first); it need not be one of the store's level namespaces. */
+typedef struct bs_cache_namespace {
+    const char *prefix;
+    bs_cache_mode mode;
+    /* Entries unused for longer than this many seconds are evicted; 0: no
+     * limit. "Used" is the later of the entry's atime and mtime. */
+    double max_age;
+    /* Most bytes the namespace may hold in the cache; 0: no limit. Least
+     * recently used entries go first. A value larger than size is not
+     * cached. */
+    uint64_t size;
+    /* Content-addressed namespace: an item's key (last name component) is
+     * the sha256 hex digest of its value. A cached entry is verified in full
+     * before this process first serves it (and again whenever it changes on
+     * the cache); a mismatch is dropped, counted (cache_corrupt) and the value
+     * refetched from the store. Keys that are not 64 hex digits, and values
+     * from the store that do not match their key, are not cached. */
+    bool verify_sha256;
+} bs_cache_namespace;
+
+/* The cache of a store. Zero-initialize; fields are only appended. */
+typedef struct bs_cache_config {
+    /* The cache backend: a URL, or (when url is NULL) an existing backend
+     * the store takes over on success (freed by bs_store_free). */
+    const char *url;
+    bs_backend *backend;
+    /* Passed to bs_backend_new for url. */
+    bs_backend_config backend_config;
+    /* What keeps this store's entries apart from other stores' in the same
+     * cache: NULL means the URL the store was made with (bs_store_new);
+     * required for bs_store_new_from_backend. */
+    const char *id;
+    /* Policies (mode BS_CACHE_OFF entries are allowed and cache nothing). */
+    const bs_cache_namespace *namespaces;
+    size_t n_namespaces;
+} bs_cache_config;
+
+/* Gives the store a cache (replacing any earlier one; cfg NULL removes it).
+ * The store must be closed. The cache backend is opened by bs_store_open
+ * (created when missing); if that fails the cache is disabled with a warning
+ * (stats.cache_disabled) and the store works without it.
+ * Errors: MUST_NOT_BE_OPEN, INVALID (a mode other than off without url or
+ * backend, both given, a bad prefix or mode, a prefix given twice, no id
+ * for a store without URL), URL_INVALID, NOMEM. On failure the old cache
+ * stays and the caller still owns cfg->backend. */
+BS_API int bs_store_set_cache(bs_store *s, const bs_cache_config *cfg);
+
+/* Drops cached entries (Python's cache_invalidate): "" every entry of this
+ * store, a cache namespace prefix (with or without its trailing '/') every
+ * entry in it, any other name that item (and its soft-deleted copy).
+ * Needs the store open. Errors: MUST_BE_OPEN, INVALID (bad name); cache
+ * failures only count in the stats. */
+BS_API int bs_store_cache_invalidate(bs_store *s, const char *name);
+
+/* Parses a --cache-ns style policy "NS=MODE[,max-age=SECONDS][,size=BYTES]
+ * [,verify]" (MODE off, mirror or writethrough; BYTES may end in K, M, G or
+ * T for powers of 1024; NS written as in --levels, "" for every name) into
+ * *out. out->prefix points into prefix_buf (NS with a trailing '/').
+ * Errors: INVALID (with a message naming the part). */
+BS_API int bs_cache_namespace_parse(bs_cache_namespace *out, char prefix_buf[BS_NAME_BUF],
+                                    const char *spec);
 
 /* ---- Many items at once ----------------------------------------------------
  * Batches run one kind of operation over many names, keeping up to `window`
