@@ -23,8 +23,9 @@ __all__ = [
 DEL_SUFFIX = ".del"
 MAX_NAME_LENGTH = _borgstore_c.NAME_MAX
 
-# atime / mtime: UNIX timestamps [s] (float), 0 when the backend does not know.
-ItemInfo = namedtuple("ItemInfo", "name exists size directory atime mtime", defaults=(0, 0))
+# mtime: the last modification as a UNIX timestamp [s] (float, the storage side's
+# clock), 0 when the backend does not know (as in Python borgstore 0.6.1).
+ItemInfo = namedtuple("ItemInfo", "name exists size directory mtime", defaults=(0,))
 
 
 class BackendError(Exception):

@@ -70,16 +70,14 @@ PyObject *bsc_item_info(const bs_item_info *info)
         PyErr_SetString(PyExc_RuntimeError, "borgstore_c is not initialized");
         return NULL;
     }
-    PyObject *args[6];
+    PyObject *args[5];
     args[0] = PyUnicode_FromString(info->name);
     args[1] = PyBool_FromLong(info->exists);
     args[2] = PyLong_FromUnsignedLongLong(info->size);
     args[3] = PyBool_FromLong(info->directory);
-    args[4] = seconds(info->atime_ns);
-    args[5] = seconds(info->mtime_ns);
+    args[4] = seconds(info->mtime_ns);
     PyObject *res = NULL;
-    if (args[0] && args[2] && args[4] && args[5])
-        res = PyObject_Vectorcall(item_info_cls, args, 6, NULL);
-    for (int i = 0; i < 6; i++) Py_XDECREF(args[i]);
+    if (args[0] && args[2] && args[4]) res = PyObject_Vectorcall(item_info_cls, args, 5, NULL);
+    for (int i = 0; i < 5; i++) Py_XDECREF(args[i]);
     return res;
 }
