@@ -66,3 +66,15 @@ def test_permissions_preset_no_delete(url):
 def test_bad_permissions(url):
     with pytest.raises(ValueError):
         Store(url=url, levels=LEVELS_CONFIG, permissions=42)
+
+
+def test_deviation_quota_usage_is_persisted_at_once(tmp_path):
+    """docs/python.md: quota.hid is written with every change (Python borgstore
+    writes it when the store is closed), so a crash loses no accounting."""
+    store = Store(url=f"file://{tmp_path / 'store'}", levels=LEVELS_CONFIG, quota=10_000)
+    store.create()
+    with store:
+        store.store("zero/a", bytes(1234))
+        usage = int((tmp_path / "store" / "quota.hid").read_text())
+        assert usage >= 1234
+    store.destroy()

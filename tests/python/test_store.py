@@ -339,3 +339,24 @@ def test_store_empty_key_and_repr(store_created):
     with store_created as store:
         store.store("zero/empty", b"")
         assert store.load("zero/empty") == b""
+
+
+def test_deviation_short_keys_at_nesting_levels(store_created):
+    """docs/python.md: a key shorter than 2 hex digits per nesting level (the
+    empty key too) is a ValueError; Python borgstore would build a name with
+    empty path components."""
+    with store_created as store:
+        with pytest.raises(ValueError):
+            store.store("one/", b"")
+        for name in ("one/a", "two/abc"):
+            with pytest.raises(ValueError, match="too short"):
+                store.store(name, b"")
+        store.store("zero/a", b"")  # level 0: any key
+
+
+def test_deviation_info_of_soft_deleted_item_is_the_key(store_created):
+    with store_created as store:
+        store.store("zero/k", b"x")
+        store.move("zero/k", delete=True)
+        info = store.info("zero/k", deleted=True)
+        assert info.exists and info.name == "k"  # Python passes "k.del" through
