@@ -178,6 +178,8 @@ class Store(_borgstore_c.Store):
     Store(url=None, backend=None, levels=None, config=None, permissions=None, quota=None):
     levels is {namespace: [levels]}, config is {namespace: {"levels": [levels]}} (give
     one); backend is a borgstore_c.Backend, which the store takes over.
+    store.backend is that Backend (or one over the URL's backend): calls on it
+    bypass the store's lock, nesting and stats, as in Python borgstore.
     """
 
     def __init__(self, url=None, backend=None, levels=None, config=None, permissions=None,
@@ -193,6 +195,11 @@ class Store(_borgstore_c.Store):
             raise ValueError("permissions and quota are settings of the backend")
         super().__init__(url, namespaces, _permissions(permissions), int(quota or 0), backend)
         self.url = url
+        if backend is None:
+            # Python borgstore's store.backend, for inspection: calls on it
+            # bypass the store's lock, nesting and stats.
+            backend = self._backend_view(Backend)
+            backend.url = url
         self.backend = backend
         self.levels = sorted(((ns, lv) for ns, lv in namespaces), key=lambda e: len(e[0]),
                              reverse=True)

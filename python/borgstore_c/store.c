@@ -450,6 +450,25 @@ static PyObject *store_set_emulation(PyObject *self_, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* _backend_view(cls): a cls (Backend subclass) object over the store's own
+ * backend, for inspection as Python borgstore's store.backend. It is owned
+ * by the store (released with it) and bypasses the store's mutex. */
+static PyObject *store_backend_view(PyObject *self_, PyObject *cls)
+{
+    bs_store *s = ST(self_);
+    if (!s) return NULL;
+    if (!PyType_Check(cls) || !PyType_IsSubtype((PyTypeObject *)cls, &BscBackend_Type))
+        return PyErr_Format(PyExc_TypeError, "a Backend class is needed");
+    if (SELF->backend) return Py_NewRef(SELF->backend);
+    PyTypeObject *t = (PyTypeObject *)cls;
+    PyObject *view = t->tp_alloc(t, 0);
+    if (!view) return NULL;
+    ((BscBackend *)view)->b = bs_store_backend(s);
+    ((BscBackend *)view)->owned = 1;
+    SELF->backend = Py_NewRef(view);
+    return view;
+}
+
 static PyObject *store_window(PyObject *self_, void *unused)
 {
     (void)unused;
@@ -508,6 +527,7 @@ static PyMethodDef store_methods[] = {
     {"open", store_open, METH_NOARGS, "start using the storage"},
     {"close", store_close, METH_NOARGS, "stop using the storage"},
     {"_set_levels", store_set_levels_c, METH_O, "replace the namespace configuration"},
+    {"_backend_view", store_backend_view, METH_O, "the store's backend as a cls object"},
     FK("find", store_find, "find(name, *, deleted=False) -> nested backend name"),
     FK("info", store_info, "info(name, *, deleted=False) -> ItemInfo"),
     FK("load", store_load, "load(name, *, size=None, offset=0, deleted=False) -> bytes"),

@@ -33,10 +33,15 @@ def test_basics(store_created):
         assert store.info(nsk0).size == len(v0)
         assert store.info(nsk0).mtime > 0
         assert store.find(nsk0) == "two/00/00/00000000"
+        # at the backend's level (no automatic nesting), as Python's test does
+        assert store.backend.info("two/00").directory
+        assert store.backend.info("two/00/00").directory
+        assert store.backend.info("two/00/00/00000000").size == len(v0)
         assert [i._replace(mtime=0) for i in store.list(ns)] == [ii(k0, len(v0))]
         store.delete(nsk0)
         assert not store.info(nsk0).exists
         assert list(store.list(ns)) == []
+        assert not store.backend.info("two/00/00/00000000").exists
 
 
 def test_config_constructor_is_like_levels(make_url):
