@@ -83,8 +83,12 @@ def main():
         report(phase, a.n, time.perf_counter() - t, got)
 
     t = time.perf_counter()
-    for name in names:  # no batch for moves in the binding
-        store.move(name, delete=True)
+    if batch:
+        errors += sum(r is not None for _, r in store.move_many(names, delete=True,
+                                                                window=a.window))
+    else:
+        for name in names:
+            store.move(name, delete=True)
     report("soft_delete", a.n, time.perf_counter() - t)
 
     t = time.perf_counter()

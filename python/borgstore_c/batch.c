@@ -1,4 +1,5 @@
-/* Batch iterators (Store.load_many, info_many, store_many, delete_many):
+/* Batch iterators (Store.load_many, info_many, store_many, delete_many,
+ * move_many):
  * the input is consumed a chunk at a time, each chunk runs as one
  * libborgstore batch (the backend's window in flight) with the GIL
  * released, and its results are yielded in completion order as
@@ -29,6 +30,7 @@ typedef struct {
     bs_op_kind kind;
     int64_t offset, size;
     int deleted;
+    bs_move_mode mode; /* BS_OP_MOVE */
     size_t window, chunk;
     /* the current chunk */
     PyObject **names;
@@ -86,6 +88,8 @@ PyObject *bsc_batch_new(BscStore *store, bs_op_kind kind, PyObject *items, int64
     }
     return (PyObject *)self;
 }
+
+void bsc_batch_set_mode(PyObject *batch, bs_move_mode mode) { ((BscBatch *)batch)->mode = mode; }
 
 /* Releases the results and inputs of the current chunk. */
 static void drop_chunk(BscBatch *self)
@@ -188,6 +192,10 @@ static int run_chunk(BscBatch *self)
         break;
     case BS_OP_DELETE:
         BSC_NOGIL(rc = bs_store_delete_many(s, names, n, self->deleted, w, on_result, self));
+        break;
+    case BS_OP_MOVE:
+        BSC_NOGIL(rc = bs_store_move_many(s, names, n, self->mode, self->deleted, w, on_result,
+                                          self));
         break;
     default: break;
     }

@@ -63,6 +63,8 @@ extern PyTypeObject BscList_Type;
 /* ---- batch.c: load_many / info_many / store_many / delete_many ---- */
 PyObject *bsc_batch_new(BscStore *store, bs_op_kind kind, PyObject *items, int64_t offset,
                         int64_t size, int deleted, Py_ssize_t window);
+/* Sets the move mode of a BS_OP_MOVE batch made by bsc_batch_new. */
+void bsc_batch_set_mode(PyObject *batch, bs_move_mode mode);
 extern PyTypeObject BscBatch_Type;
 
 /* ---- backend.c: a BackendBase-compatible object over bs_backend ---- */

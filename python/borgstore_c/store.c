@@ -519,6 +519,35 @@ static PyObject *store_delete_many FASTKW
     return batch(self_, args, nargs, kwnames, BS_OP_DELETE, "delete_many");
 }
 
+/* move_many(names, *, delete=False, undelete=False, change_level=False,
+ * deleted=False, window=0): the moves that keep the name, in batches. */
+static PyObject *store_move_many FASTKW
+{
+    ARGS("move_many", 1, "names", "delete", "undelete", "change_level", "deleted", "window");
+    if (!ST(self_)) return NULL;
+    if (!a[0]) return PyErr_Format(PyExc_TypeError, "move_many() missing argument 'names'");
+    int del = bsc_bool(a[1], 0), undel = bsc_bool(a[2], 0), chg = bsc_bool(a[3], 0);
+    int deleted = bsc_bool(a[4], 0);
+    int64_t window;
+    if (del < 0 || undel < 0 || chg < 0 || deleted < 0 || bsc_int64(a[5], 0, &window))
+        return NULL;
+    if (del + undel + chg != 1) {
+        PyErr_SetString(PyExc_ValueError,
+                        "move_many needs exactly one of delete, undelete or change_level");
+        return NULL;
+    }
+    if (window < 0) {
+        PyErr_SetString(PyExc_ValueError, "window must be >= 0");
+        return NULL;
+    }
+    PyObject *it = bsc_batch_new(SELF, BS_OP_MOVE, a[0], 0, BS_SIZE_ALL, deleted,
+                                 (Py_ssize_t)window);
+    if (it)
+        bsc_batch_set_mode(it, del ? BS_MOVE_SOFT_DELETE
+                               : undel ? BS_MOVE_UNDELETE : BS_MOVE_CHANGE_LEVEL);
+    return it;
+}
+
 #define FK(name, fn, doc) {name, (PyCFunction)(void (*)(void))fn, METH_FASTCALL | METH_KEYWORDS, doc}
 static PyMethodDef store_methods[] = {
     {"create", store_create, METH_NOARGS, "initialize the storage (must be closed)"},
@@ -555,6 +584,9 @@ static PyMethodDef store_methods[] = {
     FK("delete_many", store_delete_many,
        "delete_many(names, *, deleted=False, window=0) -> iterator of (name, None or "
        "exception)"),
+    FK("move_many", store_move_many,
+       "move_many(names, *, delete=False, undelete=False, change_level=False, deleted=False, "
+       "window=0) -> iterator of (name, None or exception)"),
     {NULL, NULL, 0, NULL},
 };
 

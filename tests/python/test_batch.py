@@ -79,3 +79,25 @@ def test_early_stop_and_bad_input(store_created):
             list(store.load_many(["zero/k1"], window=-1))
     with pytest.raises(borgstore_c.BackendMustBeOpen):
         list(store_created.load_many(["zero/k1"]))
+
+
+def test_move_many_soft_delete_undelete_change_level(store_created):
+    names = [f"zero/k{i}" for i in range(50)]
+    with store_created as store:
+        list(store.store_many((n, b"v") for n in names))
+        res = dict(store.move_many(names + ["zero/missing"], delete=True))
+        assert all(res[n] is None for n in names)
+        assert isinstance(res["zero/missing"], borgstore_c.ObjectNotFound)
+        assert list(store.list("zero")) == []
+        assert len(list(store.list("zero", deleted=True))) == 50
+        assert all(r is None for _, r in store.move_many(names, undelete=True))
+        assert len(list(store.list("zero"))) == 50
+        with pytest.raises(ValueError, match="exactly one"):
+            store.move_many(names, delete=True, undelete=True)
+        store.store("zero/abcd", b"v")
+    store_created.set_levels({"zero/": [0, 1]})
+    with store_created as store:
+        res = list(store.move_many(["zero/abcd"], change_level=True))
+        assert res == [("zero/abcd", None)]
+        assert store.find("zero/abcd") == "zero/ab/abcd"
+        assert store.load("zero/abcd") == b"v"
