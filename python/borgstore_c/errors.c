@@ -66,18 +66,29 @@ static PyObject *seconds(int64_t ns)
 
 PyObject *bsc_item_info(const bs_item_info *info)
 {
-    if (!item_info_cls) {
+    if (!item_info_cls || !PyType_Check(item_info_cls) ||
+        !PyType_IsSubtype((PyTypeObject *)item_info_cls, &PyTuple_Type)) {
         PyErr_SetString(PyExc_RuntimeError, "borgstore_c is not initialized");
         return NULL;
     }
-    PyObject *args[5];
-    args[0] = PyUnicode_FromString(info->name);
-    args[1] = PyBool_FromLong(info->exists);
-    args[2] = PyLong_FromUnsignedLongLong(info->size);
-    args[3] = PyBool_FromLong(info->directory);
-    args[4] = seconds(info->mtime_ns);
+    PyObject *f[5];
+    f[0] = PyUnicode_FromString(info->name);
+    f[1] = PyBool_FromLong(info->exists);
+    f[2] = PyLong_FromUnsignedLongLong(info->size);
+    f[3] = PyBool_FromLong(info->directory);
+    f[4] = seconds(info->mtime_ns);
     PyObject *res = NULL;
-    if (args[0] && args[2] && args[4]) res = PyObject_Vectorcall(item_info_cls, args, 5, NULL);
-    for (int i = 0; i < 5; i++) Py_XDECREF(args[i]);
+    if (f[0] && f[2] && f[4]) {
+        /* A namedtuple is a tuple subclass without instance dict: filling
+         * one directly skips its Python-level __new__ (the hot path of
+         * info_many and list). */
+        PyTypeObject *t = (PyTypeObject *)item_info_cls;
+        res = t->tp_alloc(t, 5);
+        if (res) {
+            for (int i = 0; i < 5; i++) PyTuple_SET_ITEM(res, i, f[i]);
+            return res;
+        }
+    }
+    for (int i = 0; i < 5; i++) Py_XDECREF(f[i]);
     return res;
 }
