@@ -14,6 +14,15 @@
     PyObject *a[N_];                                                                       \
     if (bsc_args(args, nargs, kwnames, fn, names_, N_, npos, a)) return NULL
 
+int bsc_backend_lock_new(BscBackend *be)
+{
+    if (!be->lock && !(be->lock = PyThread_allocate_lock())) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
 static int backend_init(PyObject *self_, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"url", "permissions", "quota", NULL};
@@ -25,6 +34,7 @@ static int backend_init(PyObject *self_, PyObject *args, PyObject *kw)
         return -1;
     }
     bs_backend_config cfg = {.permissions = perms, .quota = quota};
+    if (bsc_backend_lock_new(SELF)) return -1;
     int rc;
     BSC_NOGIL(rc = bs_backend_new(&SELF->b, url, &cfg));
     if (rc) {
@@ -39,6 +49,8 @@ static void backend_dealloc(PyObject *self_)
 {
     if (SELF->b && !SELF->owned) BSC_NOGIL(bs_backend_free(SELF->b));
     SELF->b = NULL;
+    if (SELF->lock) PyThread_free_lock(SELF->lock);
+    SELF->lock = NULL;
     Py_TYPE(self_)->tp_free(self_);
 }
 
@@ -58,7 +70,7 @@ static bs_backend *BE(PyObject *self_)
         bs_backend *b = BE(self_);                                             \
         if (!b) return NULL;                                                   \
         int rc;                                                                \
-        BSC_NOGIL(rc = cfn);                                                   \
+        BSC_BACKEND(SELF, rc = cfn);                                                   \
         if (rc) return bsc_raise(rc);                                          \
         Py_RETURN_NONE;                                                        \
     }
@@ -74,7 +86,7 @@ CALL0(backend_close, bs_backend_close(b))
         const char *name = b ? bsc_str(arg, "name") : NULL;                    \
         if (!name) return NULL;                                                \
         int rc;                                                                \
-        BSC_NOGIL(rc = cfn);                                                   \
+        BSC_BACKEND(SELF, rc = cfn);                                                   \
         if (rc) return bsc_raise(rc);                                          \
         Py_RETURN_NONE;                                                        \
     }
@@ -89,7 +101,7 @@ static PyObject *backend_info(PyObject *self_, PyObject *arg)
     if (!name) return NULL;
     bs_item_info info;
     int rc;
-    BSC_NOGIL(rc = bs_backend_info(b, name, &info));
+    BSC_BACKEND(SELF, rc = bs_backend_info(b, name, &info));
     if (rc) return bsc_raise(rc);
     return bsc_item_info(&info);
 }
@@ -108,7 +120,7 @@ static PyObject *backend_load FASTKW
     uint8_t *data;
     size_t len;
     int rc;
-    BSC_NOGIL(rc = bs_backend_load(b, name, offset, size, &data, &len));
+    BSC_BACKEND(SELF, rc = bs_backend_load(b, name, offset, size, &data, &len));
     if (rc) return bsc_raise(rc);
     PyObject *res = PyBytes_FromStringAndSize((const char *)data, (Py_ssize_t)len);
     bs_free(data);
@@ -125,7 +137,7 @@ static PyObject *backend_store FASTKW
     Py_buffer view;
     if (PyObject_GetBuffer(a[1], &view, PyBUF_CONTIG_RO) < 0) return NULL;
     int rc;
-    BSC_NOGIL(rc = bs_backend_store(b, name, view.buf, (size_t)view.len));
+    BSC_BACKEND(SELF, rc = bs_backend_store(b, name, view.buf, (size_t)view.len));
     PyBuffer_Release(&view);
     if (rc) return bsc_raise(rc);
     Py_RETURN_NONE;
@@ -139,7 +151,7 @@ static PyObject *backend_move FASTKW
     const char *dst = cur ? bsc_str(a[1], "new_name") : NULL;
     if (!dst) return NULL;
     int rc;
-    BSC_NOGIL(rc = bs_backend_move(b, cur, dst));
+    BSC_BACKEND(SELF, rc = bs_backend_move(b, cur, dst));
     if (rc) return bsc_raise(rc);
     Py_RETURN_NONE;
 }
@@ -149,7 +161,7 @@ static PyObject *backend_list(PyObject *self_, PyObject *arg)
     bs_backend *b = BE(self_);
     const char *name = b ? bsc_str(arg, "name") : NULL;
     if (!name) return NULL;
-    return bsc_backend_list_new(self_, b, name);
+    return bsc_backend_list_new(self_, name);
 }
 
 static PyObject *backend_hash FASTKW
@@ -161,7 +173,7 @@ static PyObject *backend_hash FASTKW
     if (!name || bsc_hash_alg(a[1], &alg)) return NULL;
     char hex[BS_HASH_HEX_SIZE];
     int rc;
-    BSC_NOGIL(rc = bs_backend_hash(b, name, alg, hex));
+    BSC_BACKEND(SELF, rc = bs_backend_hash(b, name, alg, hex));
     if (rc) return bsc_raise(rc);
     return PyUnicode_FromString(hex);
 }
@@ -210,7 +222,8 @@ static PyObject *backend_defrag FASTKW
     }
     char out[BS_NAME_BUF];
     int rc;
-    BSC_NOGIL(rc = bs_backend_defrag(b, src, (size_t)n, target, alg, ns, (int)levels, out));
+    BSC_BACKEND(SELF,
+                rc = bs_backend_defrag(b, src, (size_t)n, target, alg, ns, (int)levels, out));
     PyMem_Free(src);
     Py_DECREF(seq);
     if (rc) return bsc_raise(rc);
@@ -228,7 +241,7 @@ static PyObject *backend_quota(PyObject *self_, PyObject *unused)
     if (!b) return NULL;
     bs_quota q;
     int rc;
-    BSC_NOGIL(rc = bs_backend_quota(b, &q));
+    BSC_BACKEND(SELF, rc = bs_backend_quota(b, &q));
     if (rc) return bsc_raise(rc);
     return Py_BuildValue("{sLsL}", "limit", (long long)q.limit, "usage", (long long)q.usage);
 }

@@ -45,6 +45,7 @@ typedef struct {
     int end_rc;
     char *end_msg;
     int done;
+    int busy; /* next() runs (a chunk may run without the GIL) */
     uint64_t bytes_seen, items_seen;
 } BscBatch;
 
@@ -210,9 +211,8 @@ static int run_chunk(BscBatch *self)
     return 0;
 }
 
-static PyObject *batch_next(PyObject *o)
+static PyObject *next_item(BscBatch *self)
 {
-    BscBatch *self = (BscBatch *)o;
     while (self->pos >= self->nres) {
         if (self->end_rc) {
             int rc = self->end_rc;
@@ -248,6 +248,19 @@ static PyObject *batch_next(PyObject *o)
     if (!value) return NULL;
     PyObject *name = r->index < self->n ? self->names[r->index] : Py_None;
     return Py_BuildValue("(ON)", name, value);
+}
+
+static PyObject *batch_next(PyObject *o)
+{
+    BscBatch *self = (BscBatch *)o;
+    if (self->busy) {
+        PyErr_SetString(PyExc_ValueError, "batch already running in another thread");
+        return NULL;
+    }
+    self->busy = 1;
+    PyObject *res = next_item(self);
+    self->busy = 0;
+    return res;
 }
 
 static void batch_dealloc(PyObject *o)

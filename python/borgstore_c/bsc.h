@@ -8,6 +8,7 @@
 #include <Python.h>
 
 #include <borgstore/borgstore.h>
+#include <pythread.h>
 
 /* Runs stmt (a libborgstore call) with the GIL released. */
 #define BSC_NOGIL(stmt)                                                        \
@@ -57,7 +58,7 @@ extern PyTypeObject BscStore_Type;
 
 /* ---- list.c: lazy Store.list / Backend.list iterators ---- */
 PyObject *bsc_store_list_new(BscStore *store, const char *ns, int deleted);
-PyObject *bsc_backend_list_new(PyObject *owner, bs_backend *b, const char *name);
+PyObject *bsc_backend_list_new(PyObject *owner, const char *name);
 extern PyTypeObject BscList_Type;
 
 /* ---- batch.c: load_many / info_many / store_many / delete_many ---- */
@@ -72,7 +73,20 @@ typedef struct {
     PyObject_HEAD
     bs_backend *b;  /* NULL once released with the Store that took it */
     int owned;      /* a Store frees b */
+    PyThread_type_lock lock; /* one thread at a time in b (C backends are not
+                                thread-safe; the Store has its own mutex) */
 } BscBackend;
 extern PyTypeObject BscBackend_Type;
+
+/* Runs stmt (a call on be->b) without the GIL, holding be's lock. */
+#define BSC_BACKEND(be, stmt)                                                  \
+    do {                                                                       \
+        Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock((be)->lock, WAIT_LOCK);   \
+        stmt;                                                                  \
+        PyThread_release_lock((be)->lock);                                     \
+        Py_END_ALLOW_THREADS                                                   \
+    } while (0)
+/* Gives a Backend object its lock; -1 with MemoryError. */
+int bsc_backend_lock_new(BscBackend *be);
 
 #endif

@@ -8,6 +8,7 @@ typedef struct {
     PyObject *owner;
     bs_store_list_iter *sit;
     bs_list_iter *bit;
+    int busy; /* a step runs (without the GIL) */
 } BscList;
 
 PyObject *bsc_store_list_new(BscStore *store, const char *ns, int deleted)
@@ -25,24 +26,27 @@ PyObject *bsc_store_list_new(BscStore *store, const char *ns, int deleted)
     self->owner = (PyObject *)store;
     self->sit = it;
     self->bit = NULL;
+    self->busy = 0;
     return (PyObject *)self;
 }
 
-PyObject *bsc_backend_list_new(PyObject *owner, bs_backend *b, const char *name)
+PyObject *bsc_backend_list_new(PyObject *owner, const char *name)
 {
+    BscBackend *be = (BscBackend *)owner;
     bs_list_iter *it;
     int rc;
-    BSC_NOGIL(rc = bs_backend_list_begin(b, name, &it));
+    BSC_BACKEND(be, rc = bs_backend_list_begin(be->b, name, &it));
     if (rc) return bsc_raise(rc);
     BscList *self = PyObject_New(BscList, &BscList_Type);
     if (!self) {
-        BSC_NOGIL(bs_backend_list_end(it));
+        BSC_BACKEND(be, bs_backend_list_end(it));
         return NULL;
     }
     Py_INCREF(owner);
     self->owner = owner;
     self->sit = NULL;
     self->bit = it;
+    self->busy = 0;
     return (PyObject *)self;
 }
 
@@ -53,7 +57,9 @@ static void end(BscList *self)
     self->sit = NULL;
     self->bit = NULL;
     if (sit) BSC_NOGIL(bs_store_list_end(sit));
-    if (bit) BSC_NOGIL(bs_backend_list_end(bit));
+    BscBackend *be = (BscBackend *)self->owner;
+    if (bit && be->b) BSC_BACKEND(be, bs_backend_list_end(bit));
+    else if (bit) bs_backend_list_end(bit); /* its backend is gone: only memory */
 }
 
 static void list_dealloc(PyObject *o)
@@ -64,9 +70,16 @@ static void list_dealloc(PyObject *o)
     PyObject_Free(o);
 }
 
+static int busy_error(void)
+{
+    PyErr_SetString(PyExc_ValueError, "listing already running in another thread");
+    return -1;
+}
+
 static PyObject *list_next(PyObject *o)
 {
     BscList *self = (BscList *)o;
+    if (self->busy) return busy_error(), NULL;
     if (!self->sit && !self->bit) return NULL;
     if (self->bit && !((BscBackend *)self->owner)->b) {
         end(self); /* the backend went away with its Store */
@@ -75,8 +88,10 @@ static PyObject *list_next(PyObject *o)
     }
     bs_item_info info;
     int rc;
+    self->busy = 1;
     if (self->sit) BSC_NOGIL(rc = bs_store_list_next(self->sit, &info));
-    else BSC_NOGIL(rc = bs_backend_list_next(self->bit, &info));
+    else BSC_BACKEND((BscBackend *)self->owner, rc = bs_backend_list_next(self->bit, &info));
+    self->busy = 0;
     if (rc == 1) return bsc_item_info(&info);
     if (rc == 0) {
         end(self);
@@ -90,6 +105,7 @@ static PyObject *list_next(PyObject *o)
 static PyObject *list_close(PyObject *o, PyObject *unused)
 {
     (void)unused;
+    if (((BscList *)o)->busy) return busy_error(), NULL;
     end((BscList *)o);
     Py_RETURN_NONE;
 }

@@ -463,6 +463,10 @@ static PyObject *store_backend_view(PyObject *self_, PyObject *cls)
     PyTypeObject *t = (PyTypeObject *)cls;
     PyObject *view = t->tp_alloc(t, 0);
     if (!view) return NULL;
+    if (bsc_backend_lock_new((BscBackend *)view)) {
+        Py_DECREF(view);
+        return NULL;
+    }
     ((BscBackend *)view)->b = bs_store_backend(s);
     ((BscBackend *)view)->owned = 1;
     SELF->backend = Py_NewRef(view);

@@ -128,3 +128,51 @@ def test_100k_operations_keep_rss_flat(tmp_path):
         grown = rss_kib() - warm
     store.destroy()
     assert grown < 4096, f"RSS grew by {grown} KiB"
+
+
+def test_a_batch_iterator_refuses_a_second_concurrent_next(store_created):
+    """As a generator does ("already executing"): here the input iterator
+    itself asks the batch for its next result while the batch pulls input."""
+    with store_created as store:
+        store.store("zero/a", b"A")
+        seen = []
+
+        def names():
+            yield "zero/a"
+            try:
+                next(batch)
+            except ValueError as e:
+                seen.append(str(e))
+
+        batch = store.load_many(names())
+        assert list(batch) == [("zero/a", b"A")]
+        assert seen == ["batch already running in another thread"]
+
+
+def test_one_backend_object_shared_by_threads(make_url):
+    """C backends are not thread-safe: the Backend object serializes its
+    calls (with the GIL released while one waits)."""
+    be = borgstore_c.Backend(make_url())
+    be.create()
+    errors = []
+    with be:
+        be.mkdir("data")
+
+        def work(t):
+            try:
+                for i in range(40):
+                    name = f"data/{t:02x}{i:06x}"
+                    be.store(name, name.encode())
+                    assert be.load(name) == name.encode()
+                    assert be.info(name).size == len(name)
+                assert len([i for i in be.list("data") if i.name.startswith(f"{t:02x}")]) == 40
+            except Exception as e:  # pragma: no cover - reported below
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    be.destroy()
+    assert errors == []
