@@ -251,7 +251,9 @@ static PyObject *backend_is_open(PyObject *self_, void *unused)
     (void)unused;
     bs_backend *b = BE(self_);
     if (!b) return NULL;
-    return PyBool_FromLong(bs_backend_is_open(b));
+    int open;
+    BSC_BACKEND(SELF, open = bs_backend_is_open(b));
+    return PyBool_FromLong(open);
 }
 
 #define FK(name, fn, doc) {name, (PyCFunction)(void (*)(void))fn, METH_FASTCALL | METH_KEYWORDS, doc}
