@@ -236,8 +236,9 @@ static int generic_defrag(bs_backend *b, const bs_defrag_source *src, size_t n,
                           &part, &len);
         if (rc) break;
         if (len != src[i].size)
-            rc = bs__error_set(BS_ERR_READ_RANGE, "%s: wanted %llu bytes at %llu, got %zu",
-                               src[i].name, (unsigned long long)src[i].size,
+            rc = bs__error_set(BS_ERR_READ_RANGE,
+                               "Read range error from %s (requested %llu bytes at offset %llu, "
+                               "got %zu)", src[i].name, (unsigned long long)src[i].size,
                                (unsigned long long)src[i].offset, len);
         else
             rc = bs__buf_append(&all, part, len);

@@ -685,7 +685,7 @@ static int posixfs_hash(bs_backend *b, const char *name, bs_hash_alg alg,
     int rc = check(p, name, "r");
     if (rc) return rc;
     bs_hash_ctx ctx;
-    if ((rc = bs__hash_init(&ctx, alg))) return rc;
+    if ((rc = bs__hash_check(alg))) return rc;
     struct stat st;
     int fd = open_item(p, name, "hash", &st);
     if (fd < 0) return fd;
@@ -693,6 +693,11 @@ static int posixfs_hash(bs_backend *b, const char *name, bs_hash_alg alg,
     if (!buf) {
         close(fd);
         return bs__error_set(BS_ERR_NOMEM, "hash %s", name);
+    }
+    if ((rc = bs__hash_init(&ctx, alg))) {
+        free(buf);
+        close(fd);
+        return rc;
     }
     off_t off = 0;
     for (;;) {
@@ -707,7 +712,10 @@ static int posixfs_hash(bs_backend *b, const char *name, bs_hash_alg alg,
     }
     free(buf);
     close(fd);
-    if (rc) return rc;
+    if (rc) {
+        bs__hash_abort(&ctx);
+        return rc;
+    }
     uint8_t digest[BS_HASH_MAX_BYTES];
     size_t n = bs__hash_final(&ctx, digest);
     bs__hex(hex, digest, n);
@@ -1117,8 +1125,8 @@ static int posixfs_defrag(bs_backend *b, const bs_defrag_source *src, size_t n,
             return bs__error_set(BS_ERR_INVALID, "defrag: block %zu is out of range", i);
         total += src[i].size;
     }
-    bs_hash_ctx ctx;
-    if (!target && (rc = bs__hash_init(&ctx, alg))) return rc;
+    bs_hash_ctx ctx = {0}; /* started below, once the temp file exists */
+    if (!target && (rc = bs__hash_check(alg))) return rc;
 
     /* the temp file goes where the result will be, or to the root while
      * that directory does not exist yet */
@@ -1139,6 +1147,7 @@ static int posixfs_defrag(bs_backend *b, const bs_defrag_source *src, size_t n,
     int dfd = -1;
     uint8_t *buf = malloc(DEFRAG_CHUNK);
     if (!buf) rc = bs__error_set(BS_ERR_NOMEM, "defrag");
+    else if (!target) rc = bs__hash_init(&ctx, alg);
     for (size_t i = 0; i < n && !rc; i++) {
         struct stat st;
         int in = open_item(p, src[i].name, "defrag: reading", &st);
@@ -1147,10 +1156,13 @@ static int posixfs_defrag(bs_backend *b, const bs_defrag_source *src, size_t n,
             break;
         }
         if (src[i].offset + src[i].size > (uint64_t)st.st_size)
-            rc = bs__error_set(BS_ERR_READ_RANGE, "defrag: %s has %lld bytes, block wants "
-                               "%llu at %llu", src[i].name, (long long)st.st_size,
-                               (unsigned long long)src[i].size,
-                               (unsigned long long)src[i].offset);
+            rc = bs__error_set(BS_ERR_READ_RANGE,
+                               "Read range error from %s (requested %llu bytes at offset "
+                               "%llu, got %llu)", src[i].name, (unsigned long long)src[i].size,
+                               (unsigned long long)src[i].offset,
+                               src[i].offset >= (uint64_t)st.st_size
+                                   ? 0ULL
+                                   : (unsigned long long)((uint64_t)st.st_size - src[i].offset));
         else
             rc = copy_block(in, &src[i], out, buf, target ? NULL : &ctx);
         close(in);
@@ -1191,6 +1203,7 @@ static int posixfs_defrag(bs_backend *b, const bs_defrag_source *src, size_t n,
     rc = commit_temp(p, tdfd, tmp, dfd, leaf, (int64_t)total, out_name);
     tmp[0] = '\0'; /* committed, or removed by commit_temp */
 done:
+    bs__hash_abort(&ctx); /* no-op after final */
     if (out >= 0) close(out);
     if (rc && tmp[0]) unlinkat(tdfd, tmp, 0);
     if (rc) out_name[0] = '\0';

@@ -819,6 +819,7 @@ static int do_hash(rclonefs *r, const char *name, bs_hash_alg alg, char hex[BS_H
             if (err_has(r, "is a directory"))
                 rc = bs__error_set(BS_ERR_IO, "hash %s: is a directory", name);
         }
+        bs__hash_abort(&ctx); /* no-op after final */
         bs__buf_free(&s.buf);
         if (rc != BS_ERR_IO || r->status != 500 || err_has(r, "is a directory")) break;
     }

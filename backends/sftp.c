@@ -752,7 +752,7 @@ static int sftpfs_load(bs_backend *b, const char *name, int64_t offset, int64_t 
 static int do_hash(sftpfs *p, const char *name, bs_hash_alg alg, char hex[BS_HASH_HEX_SIZE])
 {
     bs_hash_ctx ctx;
-    int rc = bs__hash_init(&ctx, alg);
+    int rc = bs__hash_check(alg);
     if (rc) return rc;
     sftp_file f = open_read(p, name, "hash", &rc);
     if (!f) return rc;
@@ -765,6 +765,11 @@ static int do_hash(sftpfs *p, const char *name, bs_hash_alg alg, char hex[BS_HAS
     if (!buf) {
         close_file(f);
         return bs__error_set(BS_ERR_NOMEM, "hash %s", name);
+    }
+    if ((rc = bs__hash_init(&ctx, alg))) {
+        free(buf);
+        close_file(f);
+        return rc;
     }
     for (uint64_t off = 0; off < fsize;) {
         uint64_t len = fsize - off < HASH_BLOCK ? fsize - off : HASH_BLOCK;
@@ -786,7 +791,10 @@ static int do_hash(sftpfs *p, const char *name, bs_hash_alg alg, char hex[BS_HAS
     }
     free(buf);
     close_file(f);
-    if (rc) return rc;
+    if (rc) {
+        bs__hash_abort(&ctx);
+        return rc;
+    }
     uint8_t digest[BS_HASH_MAX_BYTES];
     bs__hex(hex, digest, bs__hash_final(&ctx, digest));
     return 0;

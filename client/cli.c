@@ -54,7 +54,7 @@ static const char help_text[] =
     "  mv OLD NEW [--deleted]    rename OLD to NEW (replacing NEW if it exists)\n"
     "  soft-delete NAME          hide NAME (renamed to NAME.del), keeping its value\n"
     "  undelete NAME             bring a soft-deleted NAME back\n"
-    "  hash NAME [--algorithm sha256|sha512|blake2b] [--deleted]\n"
+    "  hash NAME [--algorithm ALG] [--deleted]  (ALG: a hashlib name, e.g. sha256)\n"
     "                            hex digest of the value (default sha256)\n"
     "  quota                     quota limit and usage in bytes (-1: not tracked)\n"
     "  put-many DIR [--window N] store, for each name read from stdin (one per line,\n"
@@ -388,7 +388,8 @@ static int parse(int argc, char **argv, cli_opts *o, char **pos, int *npos, unsi
             break;
         case 3:
             if (bs_hash_alg_parse(value, &o->alg))
-                return cli_usage("unknown --algorithm '%s' (sha256, sha512, blake2b)", value);
+                return cli_usage("unknown --algorithm '%s' (md5, sha1, sha224, sha256, sha384, "
+                                 "sha512, sha3_224/256/384/512, blake2b, blake2s)", value);
             o->have_alg = true;
             *used |= O_ALG;
             break;

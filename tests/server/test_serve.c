@@ -163,6 +163,9 @@ Test(serve, every_method_works)
     cr_assert_eq(srv_call(&s, &r, &res), 0);
     cr_assert_str_eq(res.hex, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
     r = (bs__req){.method = BS_M_HASH, .name = "data/aa", .alg = "md5"};
+    cr_assert_eq(srv_call(&s, &r, &res), 0);
+    cr_assert_str_eq(res.hex, "5d41402abc4b2a76b9719d911017c592");
+    r = (bs__req){.method = BS_M_HASH, .name = "data/aa", .alg = "md4"};
     cr_assert_eq(srv_call(&s, &r, &res), BS_ERR_INVALID);
     r = (bs__req){.method = BS_M_MOVE, .name = "data/aa", .dst = "data/cc"};
     cr_assert_eq(srv_call(&s, &r, &res), 0);
