@@ -36,7 +36,10 @@ static const char help_text[] =
     "  create [--precreate]      initialize a new store (the directory must be\n"
     "                            missing or empty); --precreate also makes every\n"
     "                            nesting directory of each namespace's deepest level\n"
-    "  destroy                   remove the store and everything in it\n"
+    "  destroy [--yes]           remove the store and everything in it; refuses a\n"
+    "                            directory that does not look like a store, and\n"
+    "                            asks first when stdin is a terminal (-y, --yes:\n"
+    "                            do not ask)\n"
     "  put NAME [FILE|-]         store FILE (stdin when - or absent) as NAME,\n"
     "                            replacing an existing value\n"
     "  get NAME [FILE|-] [--offset N] [--size N] [--deleted]\n"
@@ -110,11 +113,27 @@ static const char help_text[] =
 
 /* ---- helpers shared with the commands ---------------------------------- */
 
+int cli_exit_status(int rc)
+{
+    switch (rc) {
+    case BS_OK: return CLI_OK;
+    case BS_ERR_NOT_FOUND: return CLI_NOT_FOUND;
+    case BS_ERR_DOES_NOT_EXIST: return CLI_NO_STORE;
+    case BS_ERR_PERMISSION: return CLI_PERMISSION;
+    case BS_ERR_QUOTA: return CLI_QUOTA;
+    case BS_ERR_CONNECTION:
+    case BS_ERR_TIMEOUT: return CLI_CONNECTION;
+    case BS_ERR_ALREADY_EXISTS: return CLI_EXISTS;
+    case BS_ERR_URL_INVALID: return CLI_USAGE;
+    default: return CLI_STORE_ERROR;
+    }
+}
+
 int cli_fail(int rc)
 {
     const char *msg = bs_error_message();
     fprintf(stderr, "borgstore: %s\n", msg && *msg ? msg : bs_error_str(rc));
-    return CLI_STORE_ERROR;
+    return cli_exit_status(rc);
 }
 
 int cli_usage(const char *fmt, ...)
@@ -221,7 +240,7 @@ void cli_progress_end(cli_progress *p)
 
 enum {
     O_DELETED = 1 << 0, O_LONG = 1 << 1, O_OFFSET = 1 << 2, O_SIZE = 1 << 3,
-    O_ALG = 1 << 4, O_PRECREATE = 1 << 5, O_WINDOW = 1 << 6,
+    O_ALG = 1 << 4, O_PRECREATE = 1 << 5, O_WINDOW = 1 << 6, O_YES = 1 << 7,
 };
 
 typedef struct command {
@@ -234,7 +253,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"create", 0, 0, O_PRECREATE, false, cli_cmd_create},
-    {"destroy", 0, 0, 0, false, cli_cmd_destroy},
+    {"destroy", 0, 0, O_YES, false, cli_cmd_destroy},
     {"put", 1, 2, 0, true, cli_cmd_put},
     {"get", 1, 2, O_OFFSET | O_SIZE | O_DELETED, true, cli_cmd_get},
     {"info", 1, 1, O_DELETED, true, cli_cmd_info},
@@ -253,7 +272,7 @@ static const command commands[] = {
 };
 
 static const char *opt_names[] = {"--deleted", "--long", "--offset", "--size", "--algorithm",
-                                  "--precreate", "--window"};
+                                  "--precreate", "--window", "--yes"};
 
 /* Most --window (the backends clamp it to what they can take anyway). */
 #define WINDOW_MAX 65536
@@ -343,6 +362,7 @@ static int parse(int argc, char **argv, cli_opts *o, char **pos, int *npos, unsi
             continue;
         }
         if (!strcmp(a, "--precreate")) { o->precreate = true; *used |= O_PRECREATE; continue; }
+        if (!strcmp(a, "--yes") || !strcmp(a, "-y")) { o->yes = true; *used |= O_YES; continue; }
         /* options with a value: --opt VALUE or --opt=VALUE */
         static const char *valued[] = {"--levels", "--offset", "--size", "--algorithm",
                                        "--window"};
@@ -459,7 +479,7 @@ int main(int argc, char **argv)
     bs_store *s;
     int err = bs_store_new(&s, o.url, &cfg);
     if (err) {
-        rc = err == BS_ERR_URL_INVALID ? (cli_fail(err), CLI_USAGE) : cli_fail(err);
+        rc = cli_fail(err);
         free(pos);
         return rc;
     }

@@ -12,10 +12,22 @@
 
 #include "borgstore/borgstore.h"
 
-/* Exit statuses. */
+/* Exit statuses (the table in --help and docs/borgstore.1.md). */
 #define CLI_OK 0
-#define CLI_STORE_ERROR 1
-#define CLI_USAGE 2
+#define CLI_STORE_ERROR 1   /* any other failure; bulk: some items failed */
+#define CLI_USAGE 2         /* command line (or URL) not understood */
+#define CLI_NOT_FOUND 3     /* the item or namespace does not exist */
+#define CLI_NO_STORE 4      /* the store does not exist */
+#define CLI_PERMISSION 5    /* permission denied */
+#define CLI_QUOTA 6         /* quota exceeded */
+#define CLI_CONNECTION 7    /* connection failed, lost or timed out */
+#define CLI_EXISTS 8        /* create: something is already there */
+#define CLI_NOT_A_STORE 9   /* destroy refused: not a store's layout */
+#define CLI_CANCELLED 10    /* the question was answered no */
+#define CLI_INTERRUPTED 130 /* SIGINT (SIGTERM: 143), temp outputs removed */
+
+/* The exit status for a borgstore error code. */
+int cli_exit_status(int rc);
 
 /* Most --levels options. */
 #define CLI_NS_MAX 32
@@ -26,7 +38,7 @@ typedef struct cli_opts {
     const char *cmd;
     char **args;       /* the command's positional arguments */
     int nargs;
-    bool json, stats, verbose, deleted, long_list, precreate;
+    bool json, stats, verbose, deleted, long_list, precreate, yes;
     bool have_offset, have_size, have_alg;
     int64_t offset, size;
     size_t window;     /* --window: requests in flight (0: the backend's) */
@@ -41,7 +53,8 @@ typedef struct cli_opts {
 void cli_store_config(const cli_opts *o, bs_store_config *out);
 
 /* Reports the last borgstore error as one line on stderr
- * ("borgstore: object not found: data/00ff") and returns CLI_STORE_ERROR. */
+ * ("borgstore: object not found: data/00ff") and returns its exit status
+ * (cli_exit_status). */
 int cli_fail(int rc);
 
 /* Reports a usage problem as one line on stderr and returns CLI_USAGE. */
@@ -74,6 +87,11 @@ int cli_read_all(int fd, uint8_t **out, size_t *out_len, cli_progress *p);
 
 /* Commands: each returns an exit status and has printed any error. The
  * store is open unless the command is create, destroy or demo. */
+/* Whether the store at url (s not open) has a store's layout (cli_destroy.c):
+ * 0 yes (or it does not exist), 1 no (why says what does not fit), or a
+ * negative error from listing it. */
+int cli_store_shape(bs_store *s, const char *url, char *why, size_t why_cap);
+
 int cli_cmd_create(bs_store *s, const cli_opts *o);
 int cli_cmd_destroy(bs_store *s, const cli_opts *o);
 int cli_cmd_put(bs_store *s, const cli_opts *o);

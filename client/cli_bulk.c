@@ -35,6 +35,7 @@ typedef struct bulk {
     uint64_t items, failed, bytes;
     uint64_t start_ns;
     bool fatal;          /* a batch or listing ended early: stop */
+    int fatal_status;    /* its exit status */
     cli_progress p;
     /* put side: values read, not yet stored */
     char *names[PUT_MAX_FILES];
@@ -106,7 +107,7 @@ static void store_fail(bulk *b, const char *name, const bs_op_result *res)
 static void batch_fail(bulk *b, int rc)
 {
     if (b->p.enabled && b->p.drawn) fputs("\r\033[K", stderr);
-    cli_fail(rc);
+    b->fatal_status = cli_fail(rc);
     b->fatal = true;
 }
 
@@ -144,6 +145,7 @@ static int finish(bulk *b)
                "\"seconds\": %.3f, \"complete\": %s}\n",
                b->cmd, (unsigned long long)b->items, (unsigned long long)b->failed,
                (unsigned long long)b->bytes, secs, b->fatal ? "false" : "true");
+    if (b->fatal && b->fatal_status) return b->fatal_status;
     return b->failed || b->fatal ? CLI_STORE_ERROR : CLI_OK;
 }
 

@@ -80,14 +80,6 @@ int cli_cmd_create(bs_store *s, const cli_opts *o)
     return CLI_OK;
 }
 
-int cli_cmd_destroy(bs_store *s, const cli_opts *o)
-{
-    int rc = bs_store_destroy(s);
-    if (rc) return cli_fail(rc);
-    cli_verbose(o, "destroyed %s", o->url);
-    return CLI_OK;
-}
-
 int cli_cmd_put(bs_store *s, const cli_opts *o)
 {
     const char *name = o->args[0];
@@ -177,7 +169,7 @@ int cli_cmd_info(bs_store *s, const cli_opts *o)
     if (!info.exists) {
         fprintf(stderr, "borgstore: %s: %s%s\n", bs_error_str(BS_ERR_NOT_FOUND), name,
                 o->deleted ? " (soft-deleted)" : "");
-        return CLI_STORE_ERROR;
+        return CLI_NOT_FOUND;
     }
     char where[BS_NAME_BUF];
     if ((rc = bs_store_find(s, name, o->deleted, where))) return cli_fail(rc);
