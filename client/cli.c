@@ -44,8 +44,9 @@ static const char help_text[] =
     "                            replacing an existing value\n"
     "  get NAME [FILE|-] [--offset N] [--size N] [--deleted]\n"
     "                            write the value of NAME to FILE (stdout when - or\n"
-    "                            absent); --offset starts N bytes in (negative: N\n"
-    "                            bytes before the end), --size reads at most N bytes\n"
+    "                            absent; FILE is replaced atomically); --offset\n"
+    "                            starts N bytes in (negative: N bytes before the\n"
+    "                            end), --size reads at most N bytes\n"
     "  info NAME [--deleted]     show whether NAME exists, its size and where it is\n"
     "                            stored (exit 1 when it does not exist)\n"
     "  ls NAMESPACE [--deleted] [--long]\n"
@@ -59,6 +60,9 @@ static const char help_text[] =
     "  hash NAME [--algorithm sha256|sha512|blake2b] [--deleted]\n"
     "                            hex digest of the value (default sha256)\n"
     "  quota                     quota limit and usage in bytes (-1: not tracked)\n"
+    "  cleanup [--min-age S]     remove the temp files interrupted stores left in a\n"
+    "                            store on this machine (file://, serve://) that were\n"
+    "                            not modified for S seconds (default 3600)\n"
     "  put-many DIR [--window N] store, for each name read from stdin (one per line,\n"
     "                            blank lines ignored), the file DIR/NAME as NAME\n"
     "  get-many DIR [--window N] write, for each name read from stdin, the value of\n"
@@ -241,6 +245,7 @@ void cli_progress_end(cli_progress *p)
 enum {
     O_DELETED = 1 << 0, O_LONG = 1 << 1, O_OFFSET = 1 << 2, O_SIZE = 1 << 3,
     O_ALG = 1 << 4, O_PRECREATE = 1 << 5, O_WINDOW = 1 << 6, O_YES = 1 << 7,
+    O_MIN_AGE = 1 << 8,
 };
 
 typedef struct command {
@@ -264,6 +269,7 @@ static const command commands[] = {
     {"undelete", 1, 1, 0, true, cli_cmd_undelete},
     {"hash", 1, 1, O_ALG | O_DELETED, true, cli_cmd_hash},
     {"quota", 0, 0, 0, true, cli_cmd_quota},
+    {"cleanup", 0, 0, O_MIN_AGE, false, cli_cmd_cleanup},
     {"put-many", 1, 1, O_WINDOW, true, cli_cmd_put_many},
     {"get-many", 1, 1, O_WINDOW, true, cli_cmd_get_many},
     {"import", 1, 2, O_WINDOW, true, cli_cmd_import},
@@ -272,7 +278,7 @@ static const command commands[] = {
 };
 
 static const char *opt_names[] = {"--deleted", "--long", "--offset", "--size", "--algorithm",
-                                  "--precreate", "--window", "--yes"};
+                                  "--precreate", "--window", "--yes", "--min-age"};
 
 /* Most --window (the backends clamp it to what they can take anyway). */
 #define WINDOW_MAX 65536
@@ -365,10 +371,10 @@ static int parse(int argc, char **argv, cli_opts *o, char **pos, int *npos, unsi
         if (!strcmp(a, "--yes") || !strcmp(a, "-y")) { o->yes = true; *used |= O_YES; continue; }
         /* options with a value: --opt VALUE or --opt=VALUE */
         static const char *valued[] = {"--levels", "--offset", "--size", "--algorithm",
-                                       "--window"};
+                                       "--window", "--min-age"};
         const char *value = NULL;
         int which = -1;
-        for (int k = 0; k < 5; k++) {
+        for (int k = 0; k < (int)(sizeof valued / sizeof valued[0]); k++) {
             size_t n = strlen(valued[k]);
             if (!strncmp(a, valued[k], n) && (a[n] == '\0' || a[n] == '=')) {
                 which = k;
@@ -409,6 +415,11 @@ static int parse(int argc, char **argv, cli_opts *o, char **pos, int *npos, unsi
             *used |= O_WINDOW;
             break;
         }
+        case 5:
+            if ((rc = parse_int64("--min-age", value, &o->min_age))) return rc;
+            if (o->min_age < 0) return cli_usage("--min-age must not be negative");
+            *used |= O_MIN_AGE;
+            break;
         default:
             return cli_usage("unknown option %s", a);
         }
@@ -419,6 +430,8 @@ static int parse(int argc, char **argv, cli_opts *o, char **pos, int *npos, unsi
 int main(int argc, char **argv)
 {
     static cli_opts o;
+    o.min_age = -1;
+    cli_signals_install();
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
     if (!pos) {
         fputs("borgstore: out of memory\n", stderr);

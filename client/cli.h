@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <limits.h>
 #include <stdio.h>
 
 #include "borgstore/borgstore.h"
@@ -42,6 +43,7 @@ typedef struct cli_opts {
     bool have_offset, have_size, have_alg;
     int64_t offset, size;
     size_t window;     /* --window: requests in flight (0: the backend's) */
+    int64_t min_age;   /* cleanup --min-age in seconds (-1: the default) */
     bs_hash_alg alg;
     /* --levels, in order given; prefixes point into prefix_buf */
     bs_store_namespace ns[CLI_NS_MAX];
@@ -85,12 +87,53 @@ void cli_progress_end(cli_progress *p);
  * files), counting into p when not NULL. 0 or -1 with errno. */
 int cli_read_all(int fd, uint8_t **out, size_t *out_len, cli_progress *p);
 
+/* A local output file written atomically (cli_out.c): FILE.XXXXXX.tmp next
+ * to FILE, renamed over it by cli_out_commit. An existing FILE that is not a
+ * regular file (/dev/null, a fifo) is written directly instead. */
+typedef struct cli_out {
+    int fd;        /* write the content here */
+    bool direct;   /* writing into path itself */
+    int slot;      /* registered for the signal handler, -1 when not */
+    unsigned mode; /* permission bits the file gets */
+    char path[PATH_MAX - 16], tmp[PATH_MAX];
+} cli_out;
+
+/* Installs the SIGINT/SIGTERM/SIGHUP handler that removes the temp files of
+ * open outputs, then dies of the signal (exit status 128 + signal). */
+void cli_signals_install(void);
+
+/* Opens an output for path; parents_from > 0 makes missing parent
+ * directories from that offset of path on. 0, or -1 with errno. */
+int cli_out_open(cli_out *out, const char *path, size_t parents_from);
+
+/* Finishes the output: closes and renames the temp file over path. 0, or -1
+ * with errno and *what ("write", "replace"); the temp file is then gone. */
+int cli_out_commit(cli_out *out, const char **what);
+
+/* mkdir -p of path's parent directories from offset from on (errors are
+ * left to the caller's next step). */
+void cli_make_parents(char *path, size_t from);
+
+/* Drops an unfinished output (its temp file is removed). */
+void cli_out_abort(cli_out *out);
+
 /* Commands: each returns an exit status and has printed any error. The
  * store is open unless the command is create, destroy or demo. */
 /* Whether the store at url (s not open) has a store's layout (cli_destroy.c):
  * 0 yes (or it does not exist), 1 no (why says what does not fit), or a
  * negative error from listing it. */
 int cli_store_shape(bs_store *s, const char *url, char *why, size_t why_cap);
+
+/* "<stem>.<16 hex digits>.tmp" with a valid stem: the name of a temp file
+ * the backends write before renaming it to the item stem. */
+bool cli_is_store_temp(const char *name);
+
+/* The local directory of a file:// or serve:// URL (malloc'd), else NULL. */
+char *cli_local_path(const char *url);
+
+/* Deepest directory a store has: nested namespaces (config/a/b) plus
+ * BS_STORE_LEVEL_MAX nesting levels. */
+#define CLI_STORE_DEPTH_MAX (4 + BS_STORE_LEVEL_MAX)
 
 int cli_cmd_create(bs_store *s, const cli_opts *o);
 int cli_cmd_destroy(bs_store *s, const cli_opts *o);
@@ -104,6 +147,7 @@ int cli_cmd_soft_delete(bs_store *s, const cli_opts *o);
 int cli_cmd_undelete(bs_store *s, const cli_opts *o);
 int cli_cmd_hash(bs_store *s, const cli_opts *o);
 int cli_cmd_quota(bs_store *s, const cli_opts *o);
+int cli_cmd_cleanup(bs_store *s, const cli_opts *o);
 
 /* Bulk commands (cli_bulk.c): put-many, get-many, import, export. Each item
  * fails on its own (one line on stderr); exit status 1 when any did. */

@@ -48,7 +48,6 @@ typedef struct bulk {
     const char *gptrs[GET_MAX_NAMES];
     size_t gn;
     size_t rel_off;
-    mode_t file_mode;
 } bulk;
 
 static uint64_t now_ns(void)
@@ -164,9 +163,6 @@ static int bulk_init(bulk *b, bs_store *s, const cli_opts *o, const char *cmd,
     memcpy(b->dir, dir, len);
     b->dir[len] = '\0';
     if (len == 1 && dir[0] == '/') b->dir[0] = '\0'; /* "/" + "/" + name */
-    mode_t m = umask(0);
-    umask(m);
-    b->file_mode = 0666 & ~m;
     b->start_ns = now_ns();
     cli_progress_start(&b->p, cmd, 0);
     return 0;
@@ -424,54 +420,32 @@ static int write_fd(int fd, const uint8_t *data, size_t len)
     return 0;
 }
 
-/* mkdir -p of path's parent directories from position from on. */
-static void make_parents(char *path, size_t from)
-{
-    for (char *p = path + from; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        mkdir(path, 0777);
-        *p = '/';
-    }
-}
-
-/* Writes dir/rel atomically: a temp file next to it ("rel.XXXXXX.tmp", a
- * name no item can have), renamed over it. Parents are made as needed.
+/* Writes dir/rel atomically (cli_out: a temp file next to it, a name no
+ * item can have, renamed over it). Parents are made as needed.
  * Returns true, or reports and returns false. */
 static bool write_out(bulk *b, const char *rel, const uint8_t *data, size_t len)
 {
-    char path[PATH_MAX], tmp[PATH_MAX];
-    if (!join(path, sizeof path, b->dir, rel, "") ||
-        !join(tmp, sizeof tmp, b->dir, rel, ".XXXXXX.tmp")) {
+    char path[PATH_MAX];
+    if (!join(path, sizeof path, b->dir, rel, "")) {
         item_fail(b, "path too long: %s/%s", b->dir, rel);
         return false;
     }
-    int fd = mkstemps(tmp, 4);
-    if (fd < 0 && errno == ENOENT) {
-        make_parents(path, strlen(b->dir) + 1);
-        join(tmp, sizeof tmp, b->dir, rel, ".XXXXXX.tmp"); /* mkstemps changed it */
-        fd = mkstemps(tmp, 4);
-    }
-    if (fd < 0) {
+    cli_out out;
+    if (cli_out_open(&out, path, strlen(b->dir) + 1)) {
         item_fail(b, "cannot create %s: %s", path, strerror(errno));
         return false;
     }
     const char *what = "write";
-    int r = write_fd(fd, data, len);
-    if (!r && fchmod(fd, b->file_mode)) r = -1;
-    int e = errno;
-    if (close(fd) && !r) {
-        r = -1;
-        e = errno;
-    }
-    if (!r && rename(tmp, path)) {
-        what = "replace";
-        r = -1;
-        e = errno;
+    int r = write_fd(out.fd, data, len);
+    if (r) {
+        int e = errno;
+        cli_out_abort(&out);
+        errno = e;
+    } else {
+        r = cli_out_commit(&out, &what);
     }
     if (r) {
-        unlink(tmp);
-        item_fail(b, "cannot %s %s: %s", what, path, strerror(e));
+        item_fail(b, "cannot %s %s: %s", what, path, strerror(errno));
         return false;
     }
     return true;
@@ -514,7 +488,7 @@ static int get_init(bulk *b)
     }
     char path[PATH_MAX];
     join(path, sizeof path, b->dir, "", ""); /* fits: checked by bulk_init */
-    make_parents(path, 1);
+    cli_make_parents(path, 1);
     int rc = need_dir(path);
     if (rc) {
         free(b->gnames);

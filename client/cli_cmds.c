@@ -120,31 +120,34 @@ int cli_cmd_get(bs_store *s, const cli_opts *o)
     const char *name = o->args[0];
     const char *path = o->nargs > 1 ? o->args[1] : "-";
     bool to_stdout = !strcmp(path, "-");
+    /* the output exists (as a temp file) before the load, so an interrupt
+     * at any point leaves FILE as it was */
+    cli_out out;
+    if (!to_stdout && cli_out_open(&out, path, 0)) return sys_fail("cannot create", path);
     uint8_t *data;
     size_t len;
     int rc = bs_store_load(s, name, o->have_offset ? o->offset : 0,
                            o->have_size ? o->size : BS_SIZE_ALL, o->deleted, &data, &len);
-    if (rc) return cli_fail(rc);
-    int fd = to_stdout ? STDOUT_FILENO
-                       : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        bs_free(data);
-        return sys_fail("cannot create", path);
+    if (rc) {
+        if (!to_stdout) cli_out_abort(&out);
+        return cli_fail(rc);
     }
     fflush(stdout);
     cli_progress p;
     cli_progress_start(&p, "get", len);
-    int r = write_all(fd, data, len, &p);
+    int r = write_all(to_stdout ? STDOUT_FILENO : out.fd, data, len, &p);
     int e = errno;
     cli_progress_end(&p);
     bs_free(data);
-    if (!to_stdout && close(fd) && !r) {
-        r = -1;
-        e = errno;
+    const char *what = "write";
+    if (!to_stdout) {
+        if (r) cli_out_abort(&out);
+        else if ((r = cli_out_commit(&out, &what))) e = errno;
     }
     if (r) {
         errno = e;
-        return sys_fail("cannot write", to_stdout ? "standard output" : path);
+        return sys_fail(!strcmp(what, "write") ? "cannot write" : "cannot replace",
+                        to_stdout ? "standard output" : path);
     }
     cli_verbose(o, "loaded %s (%zu bytes)", name, len);
     return CLI_OK;

@@ -20,9 +20,6 @@
 #include "common/names.h"
 #include "common/url.h"
 
-/* Deepest directory a store has: nested namespaces (config/a/b) plus
- * BS_STORE_LEVEL_MAX nesting levels. */
-#define SCAN_DEPTH_MAX (4 + BS_STORE_LEVEL_MAX)
 /* Directory listings a scan makes at most: a store whose first this many
  * directories are store-shaped is taken as one (a level-2 store precreated
  * has 65,536 directories; listing them all over ssh would take minutes). */
@@ -54,7 +51,7 @@ static int check_entry(scan *sc, const char *dir, const char *nest, int depth, c
     if (depth == 0 && !directory)
         return foreign(sc, dir, name, "is a file at the top level (a store keeps items in "
                                       "namespace directories)");
-    if (directory && depth + 1 > SCAN_DEPTH_MAX)
+    if (directory && depth + 1 > CLI_STORE_DEPTH_MAX)
         return foreign(sc, dir, name, "is nested deeper than a store's directories");
     if (*nest && directory && !is_hex2(name))
         return foreign(sc, dir, name, "is inside a nesting directory but is not one");
@@ -94,8 +91,7 @@ static int scan_backend(scan *sc, bs_backend *b, const char *dir, const char *ne
 
 /* ---- a store on this machine: every entry ----------------------------------- */
 
-/* "<stem>.<16 hex digits>.tmp" with a valid stem: a temp file of ours. */
-static bool is_our_temp(const char *n)
+bool cli_is_store_temp(const char *n)
 {
     size_t len = strlen(n), tail = 1 + 16 + strlen(BS_TMP_SUFFIX);
     if (len <= tail || !bs__ends_with(n, BS_TMP_SUFFIX) || n[len - tail] != '.') return false;
@@ -127,13 +123,13 @@ static int scan_local(scan *sc, int dfd, const char *dir, int depth)
             rc = bs__error_errno(errno, "reading %s", n);
             break;
         }
-        bool ours = bs__name_is_valid(n) || is_our_temp(n) ||
+        bool ours = bs__name_is_valid(n) || cli_is_store_temp(n) ||
                     (depth == 0 && !strcmp(n, "quota.hid"));
         if (!ours) rc = foreign(sc, dir, n, "is not a name borgstore writes");
         else if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
             rc = foreign(sc, dir, n, "is neither a file nor a directory");
         if (rc || !S_ISDIR(st.st_mode)) continue;
-        if (depth + 1 > SCAN_DEPTH_MAX) {
+        if (depth + 1 > CLI_STORE_DEPTH_MAX) {
             rc = foreign(sc, dir, n, "is nested deeper than a store's directories");
             break;
         }
@@ -142,8 +138,13 @@ static int scan_local(scan *sc, int dfd, const char *dir, int depth)
             rc = bs__error_errno(errno, "reading %s", n);
             break;
         }
-        char subdir[2 * BS_NAME_BUF];
-        snprintf(subdir, sizeof subdir, "%s%s%s", dir, *dir ? "/" : "", n);
+        char subdir[PATH_MAX];
+        if (snprintf(subdir, sizeof subdir, "%s%s%s", dir, *dir ? "/" : "", n) >=
+            (int)sizeof subdir) {
+            close(sub);
+            rc = foreign(sc, dir, n, "is nested deeper than a store's directories");
+            break;
+        }
         rc = scan_local(sc, sub, subdir, depth + 1);
     }
     if (!rc && errno) rc = bs__error_errno(errno, "reading %s", *dir ? dir : "the store directory");
@@ -151,8 +152,7 @@ static int scan_local(scan *sc, int dfd, const char *dir, int depth)
     return rc;
 }
 
-/* The local directory of a file:// or serve:// URL (malloc'd), else NULL. */
-static char *local_path(const char *url)
+char *cli_local_path(const char *url)
 {
     bs_url u;
     if (bs__url_parse(&u, url)) return NULL;
@@ -167,7 +167,7 @@ int cli_store_shape(bs_store *s, const char *url, char *why, size_t why_cap)
 {
     scan sc = {0};
     int rc = 0;
-    char *path = local_path(url);
+    char *path = cli_local_path(url);
     if (path) {
         int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd >= 0) rc = scan_local(&sc, fd, "", 0);
