@@ -39,7 +39,8 @@ typedef struct cli_opts {
     const char *cmd;
     char **args;       /* the command's positional arguments */
     int nargs;
-    bool json, stats, verbose, deleted, long_list, precreate, yes;
+    bool json, stats, verbose, deleted, long_list, precreate, yes, help;
+    const char *ssh_config; /* --ssh-config FILE, or NULL */
     bool have_offset, have_size, have_alg;
     int64_t offset, size;
     size_t window;     /* --window: requests in flight (0: the backend's) */
@@ -50,6 +51,21 @@ typedef struct cli_opts {
     size_t n_ns;
     char prefix_buf[CLI_NS_MAX][BS_NAME_BUF];
 } cli_opts;
+
+/* The usage lines (cli_help.c). */
+extern const char cli_usage_text[];
+
+/* Prints the help of command cmd, or the whole help when cmd is NULL or not
+ * a command. */
+void cli_help(FILE *f, const char *cmd);
+
+/* Whether name is one of the commands. */
+bool cli_is_command(const char *name);
+
+/* The URL for a store argument (malloc'd; NULL only without memory): URLs
+ * as given, a plain path (/srv/store, ./store, ~/store, store) as file://
+ * with its absolute path. */
+char *cli_store_url(const char *arg);
 
 /* The store configuration the options ask for (--levels or the default). */
 void cli_store_config(const cli_opts *o, bs_store_config *out);

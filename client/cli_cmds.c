@@ -85,6 +85,9 @@ int cli_cmd_put(bs_store *s, const cli_opts *o)
     const char *name = o->args[0];
     const char *path = o->nargs > 1 ? o->args[1] : "-";
     bool from_stdin = !strcmp(path, "-");
+    if (o->nargs == 1 && isatty(STDIN_FILENO))
+        return cli_usage("put: standard input is a terminal; give a FILE, or - to type the "
+                         "value (end it with Ctrl-D)");
     int fd = from_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return sys_fail("cannot open", path);
     struct stat st;

@@ -509,7 +509,7 @@ Test(bulk, store_level_failures)
     run_free(&r);
     /* no store at all */
     BS(&r, "config/a\n", 9, P("file-none"), "get-many", P("d"));
-    ASSERT_STATUS(r, 2); /* not a URL */
+    ASSERT_STATUS(r, 4); /* a plain path is a file:// store */
     run_free(&r);
     char none[4200];
     snprintf(none, sizeof none, "file://%s", P("none"));

@@ -143,7 +143,7 @@ Test(cli_destroy, a_missing_store_is_exit_4)
     run_result r;
     BS(&r, NULL, 0, url, "destroy");
     ASSERT_STATUS(r, 4);
-    cr_assert(!strncmp(r.err, "borgstore: backend does not exist", 33), "%s", r.err);
+    cr_assert(!strncmp(r.err, "borgstore: store does not exist: file://", 40), "%s", r.err);
     run_free(&r);
 }
 

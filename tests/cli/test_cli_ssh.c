@@ -1,6 +1,6 @@
 /* The borgstore CLI over ssh:// (run under with-sshd.sh): destroy refuses a
  * remote directory that is not a store, through the backend listing, and
- * removes a store. */
+ * removes a store; a missing borgstore-serve says how to fix it. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,4 +71,17 @@ Test(cli_ssh, destroy_removes_a_store)
     ASSERT_STATUS(r, 0);
     run_free(&r);
     cr_assert(!exists(""));
+}
+
+Test(cli_ssh, a_missing_borgstore_serve_says_how_to_fix_it)
+{
+    setenv("BORGSTORE_REMOTE_PATH", "/nonexistent/borgstore-serve", 1);
+    run_result r;
+    BS(&r, NULL, 0, url, "create");
+    ASSERT_STATUS(r, 7);
+    cr_assert(strstr(r.err, "remote exit status 127: command not found; install "
+                            "borgstore-serve on the server or set BORGSTORE_REMOTE_PATH"),
+              "%s", r.err);
+    cr_assert_eq(strchr(r.err, '\n'), r.err + r.err_len - 1, "one line: %s", r.err);
+    run_free(&r);
 }
