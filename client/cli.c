@@ -40,8 +40,12 @@ int cli_fail(int rc)
         fprintf(stderr, "borgstore: store does not exist: %s\n", store_url);
     else if (rc == BS_ERR_ALREADY_EXISTS && store_url)
         fprintf(stderr, "borgstore: cannot create %s: it exists and is not empty\n", store_url);
-    else
-        fprintf(stderr, "borgstore: %s\n", msg && *msg ? msg : bs_error_str(rc));
+    else if (msg && *msg) {
+        char words[512];
+        fprintf(stderr, "borgstore: %s\n", cli_user_message(msg, words, sizeof words));
+    } else {
+        fprintf(stderr, "borgstore: %s\n", bs_error_str(rc));
+    }
     return cli_exit_status(rc);
 }
 

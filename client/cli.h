@@ -75,6 +75,15 @@ void cli_store_config(const cli_opts *o, bs_store_config *out);
  * (cli_exit_status). */
 int cli_fail(int rc);
 
+/* msg in the user's words (cli_words.c): a permission failure's letters and
+ * nested on-disk name become "permission denied: writing data/00bb is not
+ * allowed". Returns msg itself or buf. */
+const char *cli_user_message(const char *msg, char *buf, size_t cap);
+
+/* The item name for the backend name name[0..len) (nesting directories
+ * "data/00/00bb" -> "data/00bb") into out. */
+void cli_unnest(char *out, size_t cap, const char *name, size_t len);
+
 /* Reports a usage problem as one line on stderr and returns CLI_USAGE. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -93,7 +93,9 @@ static void item_fail(bulk *b, const char *fmt, ...)
 static void store_fail(bulk *b, const char *name, const bs_op_result *res)
 {
     const char *kind = bs_error_str(res->rc);
+    char words[512];
     const char *msg = res->message && *res->message ? res->message : kind;
+    msg = cli_user_message(msg, words, sizeof words);
     if (res->rc == BS_ERR_NOT_FOUND || !strcmp(msg, kind))
         item_fail(b, "%s: %s", kind, name);
     else if (strstr(msg, name))
