@@ -227,3 +227,47 @@ Test(firstuse, serve_uses_the_borgstore_serve_next_to_borgstore)
     run_free(&r);
     cr_assert(exists(dir));
 }
+
+/* ---- exit statuses -------------------------------------------------------------- */
+
+/* Runs borgstore with BORGSTORE_REMOTE_PATH=remote_path (NULL: unset). */
+static int status_of(const char *remote_path, const char *in, const char *const *args)
+{
+    if (remote_path) setenv("BORGSTORE_REMOTE_PATH", remote_path, 1);
+    else unsetenv("BORGSTORE_REMOTE_PATH");
+    const char *argv[8] = {bs_cli_path()};
+    for (int i = 0; args[i] && i < 6; i++) argv[i + 1] = args[i];
+    run_result r;
+    run_argv(&r, in, in ? strlen(in) : 0, false, argv);
+    int st = r.status;
+    run_free(&r);
+    return st;
+}
+
+Test(firstuse, exit_statuses_tell_failures_apart)
+{
+    char surl[4200], serve[4200], ro[4400], quota[4400], missing[4200];
+    snprintf(surl, sizeof surl, "serve://%s", dir);
+    snprintf(missing, sizeof missing, "%s/missing", tmp);
+    snprintf(serve, sizeof serve, "%s", bs_test_build_path("borgstore-serve"));
+    snprintf(ro, sizeof ro, "%s --permissions borgbackup-read-only", serve);
+    snprintf(quota, sizeof quota, "%s --quota 3", serve);
+    cr_assert_eq(status_of(NULL, NULL, (const char *[]){dir, "create", NULL}), 0);
+    cr_assert_eq(status_of(NULL, "12345", (const char *[]){dir, "put", "config/x", NULL}), 0);
+    cr_assert_eq(status_of(NULL, NULL, (const char *[]){dir, "get", "config/BAD", NULL}), 1);
+    cr_assert_eq(status_of(NULL, NULL, (const char *[]){dir, "frobnicate", NULL}), 2);
+    cr_assert_eq(status_of(NULL, NULL, (const char *[]){dir, "get", "config/none", NULL}), 3);
+    cr_assert_eq(status_of(NULL, NULL, (const char *[]){missing, "ls", "data", NULL}), 4);
+    cr_assert_eq(status_of(ro, "v", (const char *[]){surl, "put", "config/y", NULL}), 5);
+    cr_assert_eq(status_of(quota, "toolong", (const char *[]){surl, "put", "config/y", NULL}),
+                 6);
+    cr_assert_eq(status_of("/nonexistent/borgstore-serve", NULL,
+                           (const char *[]){surl, "ls", "config", NULL}),
+                 7);
+    cr_assert_eq(status_of(NULL, NULL, (const char *[]){dir, "create", "--precreate", NULL}), 8);
+    cr_assert_eq(mkdir(missing, 0700), 0);
+    char foreign[4300];
+    snprintf(foreign, sizeof foreign, "%s/README", missing);
+    cr_assert_eq(bs_test_write_file(foreign, "x", 1), 0);
+    cr_assert_eq(status_of(NULL, NULL, (const char *[]){missing, "destroy", NULL}), 9);
+}
