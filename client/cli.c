@@ -110,20 +110,40 @@ void cli_progress_start(cli_progress *p, const char *label, uint64_t total)
     p->enabled = isatty(STDERR_FILENO) == 1;
     p->label = label;
     p->total = total;
+    p->start_ns = mono_ns();
+}
+
+/* "12.3 MiB" into out. */
+static void mib(char *out, size_t cap, double bytes)
+{
+    snprintf(out, cap, "%.1f MiB", bytes / (1 << 20));
 }
 
 static void progress_draw(cli_progress *p)
 {
-    double mib = (double)p->done / (1 << 20);
+    double secs = (double)(mono_ns() - p->start_ns) / 1e9;
+    double rate = secs > 0 ? (double)p->done / secs : 0;
+    char done[32], speed[48] = "", eta[32] = "";
+    mib(done, sizeof done, (double)p->done);
+    if (rate > 0) {
+        mib(speed, sizeof speed, rate);
+        strcat(speed, "/s");
+    }
     if (p->total) {
-        int width = 30;
+        int width = 24;
         int fill = (int)((double)p->done * width / (double)p->total);
         if (fill > width) fill = width;
-        fprintf(stderr, "\r%s [%.*s%*s] %3d%% %.1f MiB", p->label, fill,
-                "##############################", width - fill, "",
-                (int)((double)p->done * 100 / (double)p->total), mib);
+        if (rate > 0 && p->done < p->total) {
+            unsigned left = (unsigned)((double)(p->total - p->done) / rate + 0.5);
+            snprintf(eta, sizeof eta, "  ETA %u:%02u", left / 60, left % 60);
+        }
+        char total[32];
+        mib(total, sizeof total, (double)p->total);
+        fprintf(stderr, "\r%s [%.*s%*s] %3d%% %s of %s  %s%s\033[K", p->label, fill,
+                "########################", width - fill, "",
+                (int)((double)p->done * 100 / (double)p->total), done, total, speed, eta);
     } else {
-        fprintf(stderr, "\r%s %.1f MiB", p->label, mib);
+        fprintf(stderr, "\r%s %s  %s\033[K", p->label, done, speed);
     }
     fflush(stderr);
     p->drawn = true;

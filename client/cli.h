@@ -95,12 +95,14 @@ void cli_verbose(const cli_opts *o, const char *fmt, ...)
 void cli_json_str(FILE *f, const char *s);
 
 /* Progress bar on stderr for large transfers, drawn only when stderr is a
- * terminal. total 0 means unknown. */
+ * terminal: bytes the store acknowledged (stored, or loaded and written),
+ * the rate, and with a known total the percentage and the time left.
+ * total 0 means unknown. */
 typedef struct cli_progress {
     bool enabled;
     const char *label;
     uint64_t total, done;
-    uint64_t last_draw_ns;
+    uint64_t start_ns, last_draw_ns;
     bool drawn;
 } cli_progress;
 
