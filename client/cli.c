@@ -1,6 +1,6 @@
-/* borgstore CLI entry point: option parsing, the command table, the help
- * text (the CLI's full documentation), error reporting and the progress bar.
- * Exit status: 0 success, 1 store error, 2 usage error. */
+/* borgstore CLI entry point: option parsing, the command table, which store
+ * the command line names, error reporting and the progress bar. The help
+ * text is in cli_help.c, the exit statuses in cli.h. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,115 +13,41 @@
 #include "client/cli.h"
 #include "client/cli_cache.h"
 
-static const char usage_text[] =
-    "usage: borgstore [OPTIONS] URL COMMAND [ARGS]\n"
-    "       borgstore [OPTIONS] demo [URL]\n"
-    "       borgstore --help | --version\n";
-
-static const char help_text[] =
-    "\n"
-    "A key/value store for backup tools, compatible with Python borgstore 0.6.\n"
-    "Items have names like data/0123abcd or config/settings: a namespace, a slash\n"
-    "and a key (at most 100 characters, lowercase ASCII, no blanks, no \"..\").\n"
-    "\n"
-    "URL\n"
-    "  file:///abs/path          a directory on this machine\n"
-    "  serve:///abs/path         the same through borgstore-serve spawned locally\n"
-    "  ssh://[user@]host[:port]/rel/path, ssh://host//abs/path\n"
-    "                            borgstore-serve over SSH (~/.ssh/config honoured)\n"
-    "  sftp://[user@]host[:port]/rel/path, sftp://host//abs/path\n"
-    "                            an SFTP server, same layout as file://\n"
-    "  rclone:REMOTE:PATH        any rclone remote (runs a private rclone rcd)\n"
-    "\n"
-    "Commands\n"
-    "  create [--precreate]      initialize a new store (the directory must be\n"
-    "                            missing or empty); --precreate also makes every\n"
-    "                            nesting directory of each namespace's deepest level\n"
-    "  destroy                   remove the store and everything in it\n"
-    "  put NAME [FILE|-]         store FILE (stdin when - or absent) as NAME,\n"
-    "                            replacing an existing value\n"
-    "  get NAME [FILE|-] [--offset N] [--size N] [--deleted]\n"
-    "                            write the value of NAME to FILE (stdout when - or\n"
-    "                            absent); --offset starts N bytes in (negative: N\n"
-    "                            bytes before the end), --size reads at most N bytes\n"
-    "  info NAME [--deleted]     show whether NAME exists, its size and where it is\n"
-    "                            stored (exit 1 when it does not exist)\n"
-    "  ls NAMESPACE [--deleted] [--long]\n"
-    "                            list the items of NAMESPACE (e.g. data), one full\n"
-    "                            name per line, sorted; --long prefixes the size;\n"
-    "                            --deleted lists only soft-deleted items\n"
-    "  rm NAME [--deleted]       delete NAME for good (--deleted: the soft-deleted one)\n"
-    "  mv OLD NEW [--deleted]    rename OLD to NEW (replacing NEW if it exists)\n"
-    "  soft-delete NAME          hide NAME (renamed to NAME.del), keeping its value\n"
-    "  undelete NAME             bring a soft-deleted NAME back\n"
-    "  hash NAME [--algorithm ALG] [--deleted]  (ALG: a hashlib name, e.g. sha256)\n"
-    "                            hex digest of the value (default sha256)\n"
-    "  quota                     quota limit and usage in bytes (-1: not tracked)\n"
-    "  put-many DIR [--window N] store, for each name read from stdin (one per line,\n"
-    "                            blank lines ignored), the file DIR/NAME as NAME\n"
-    "  get-many DIR [--window N] write, for each name read from stdin, the value of\n"
-    "                            NAME to DIR/NAME (atomically, parents created)\n"
-    "  import DIR [PREFIX] [--window N]\n"
-    "                            store every regular file below DIR as PREFIX/PATH\n"
-    "                            (PATH relative to DIR; no PREFIX: as PATH), like\n"
-    "                            rclone copy DIR remote:PREFIX; symlinks are skipped\n"
-    "  export NAMESPACE DIR [--window N]\n"
-    "                            write every item NAMESPACE/KEY (as ls lists them)\n"
-    "                            to DIR/KEY, like rclone copy remote:NAMESPACE DIR\n"
-    "  demo                      walk through what the store does on a throw-away\n"
-    "                            store (a new temp directory when no URL is given;\n"
-    "                            a given URL must be missing or empty) and remove it\n"
-    "\n"
-    "Options (anywhere on the line)\n"
-    "  --levels NS=L[,L...]      nesting levels of namespace NS (repeatable). Without\n"
-    "                            any, data uses level 1 and every other namespace\n"
-    "                            level 0. With some, only the namespaces given exist\n"
-    "                            (NS empty: every name). Several levels (e.g.\n"
-    "                            data=1,2) find items on any of them and put new ones\n"
-    "                            on the last\n"
-    "  --cache URL               keep a cache of the store at URL (e.g. a local\n"
-    "                            file:// dir; see --cache-ns)\n"
-    "  --cache-ns NS=MODE[,max-age=SECONDS][,size=BYTES][,verify]\n"
-    "                            cache namespace NS (as in --levels; repeatable):\n"
-    "                            MODE off, mirror or writethrough; BYTES may end\n"
-    "                            in K, M, G, T; verify: keys are sha256 of values\n"
-    "  --json                    ls, info, quota and --stats print JSON; bulk\n"
-    "                            commands print a summary {\"command\", \"items\",\n"
-    "                            \"failed\", \"bytes\", \"seconds\", \"complete\"}\n"
-    "  --window N                bulk commands: requests in flight at once (default\n"
-    "                            0: what the backend advertises; 1: one at a time)\n"
-    "  --stats                   print the store's statistics to stderr at the end\n"
-    "  -v, --verbose             say what was done, on stderr (bulk commands: a\n"
-    "                            summary, e.g. \"stored 1234 items, 5.6 MB in 0.8 s\")\n"
-    "  -h, --help                show this help\n"
-    "  -V, --version             show the version\n"
-    "\n"
-    "Environment\n"
-    "  BORGSTORE_LATENCY         add this many microseconds to every backend call\n"
-    "  BORGSTORE_BANDWIDTH       limit the payload rate to this many bit/s\n"
-    "\n"
-    "Exit status: 0 success, 1 store error (e.g. object not found), 2 usage error.\n"
-    "Errors are one line on stderr, e.g. \"borgstore: object not found: data/00ff\".\n"
-    "Bulk commands report each failed item on its own line and go on with the\n"
-    "others; their exit status is 1 when any item failed.\n"
-    "Large put/get and bulk transfers show a progress bar when stderr is a terminal.\n"
-    "\n"
-    "Examples\n"
-    "  borgstore file:///tmp/s create\n"
-    "  echo hello | borgstore file:///tmp/s put config/greeting\n"
-    "  borgstore file:///tmp/s get config/greeting --offset -3\n"
-    "  borgstore file:///tmp/s ls data | borgstore file:///tmp/s get-many /tmp/out\n"
-    "  borgstore serve:///srv/s import /tmp/out\n"
-    "  borgstore serve:///srv/s export data /tmp/data\n"
-    "  borgstore --levels config=0 --levels data=2 file:///tmp/s ls data --long\n";
-
 /* ---- helpers shared with the commands ---------------------------------- */
+
+int cli_exit_status(int rc)
+{
+    switch (rc) {
+    case BS_OK: return CLI_OK;
+    case BS_ERR_NOT_FOUND: return CLI_NOT_FOUND;
+    case BS_ERR_DOES_NOT_EXIST: return CLI_NO_STORE;
+    case BS_ERR_PERMISSION: return CLI_PERMISSION;
+    case BS_ERR_QUOTA: return CLI_QUOTA;
+    case BS_ERR_CONNECTION:
+    case BS_ERR_TIMEOUT: return CLI_CONNECTION;
+    case BS_ERR_ALREADY_EXISTS: return CLI_EXISTS;
+    case BS_ERR_URL_INVALID: return CLI_USAGE;
+    default: return CLI_STORE_ERROR;
+    }
+}
+
+/* The store's URL, for messages about the store as a whole. */
+static const char *store_url;
 
 int cli_fail(int rc)
 {
     const char *msg = bs_error_message();
-    fprintf(stderr, "borgstore: %s\n", msg && *msg ? msg : bs_error_str(rc));
-    return CLI_STORE_ERROR;
+    if (rc == BS_ERR_DOES_NOT_EXIST && store_url)
+        fprintf(stderr, "borgstore: store does not exist: %s\n", store_url);
+    else if (rc == BS_ERR_ALREADY_EXISTS && store_url)
+        fprintf(stderr, "borgstore: cannot create %s: it exists and is not empty\n", store_url);
+    else if (msg && *msg) {
+        char words[512];
+        fprintf(stderr, "borgstore: %s\n", cli_user_message(msg, words, sizeof words));
+    } else {
+        fprintf(stderr, "borgstore: %s\n", bs_error_str(rc));
+    }
+    return cli_exit_status(rc);
 }
 
 int cli_usage(const char *fmt, ...)
@@ -185,20 +111,40 @@ void cli_progress_start(cli_progress *p, const char *label, uint64_t total)
     p->enabled = isatty(STDERR_FILENO) == 1;
     p->label = label;
     p->total = total;
+    p->start_ns = mono_ns();
+}
+
+/* "12.3 MiB" into out. */
+static void mib(char *out, size_t cap, double bytes)
+{
+    snprintf(out, cap, "%.1f MiB", bytes / (1 << 20));
 }
 
 static void progress_draw(cli_progress *p)
 {
-    double mib = (double)p->done / (1 << 20);
+    double secs = (double)(mono_ns() - p->start_ns) / 1e9;
+    double rate = secs > 0 ? (double)p->done / secs : 0;
+    char done[32], speed[48] = "", eta[32] = "";
+    mib(done, sizeof done, (double)p->done);
+    if (rate > 0) {
+        mib(speed, sizeof speed, rate);
+        strcat(speed, "/s");
+    }
     if (p->total) {
-        int width = 30;
+        int width = 24;
         int fill = (int)((double)p->done * width / (double)p->total);
         if (fill > width) fill = width;
-        fprintf(stderr, "\r%s [%.*s%*s] %3d%% %.1f MiB", p->label, fill,
-                "##############################", width - fill, "",
-                (int)((double)p->done * 100 / (double)p->total), mib);
+        if (rate > 0 && p->done < p->total) {
+            unsigned left = (unsigned)((double)(p->total - p->done) / rate + 0.5);
+            snprintf(eta, sizeof eta, "  ETA %u:%02u", left / 60, left % 60);
+        }
+        char total[32];
+        mib(total, sizeof total, (double)p->total);
+        fprintf(stderr, "\r%s [%.*s%*s] %3d%% %s of %s  %s%s\033[K", p->label, fill,
+                "########################", width - fill, "",
+                (int)((double)p->done * 100 / (double)p->total), done, total, speed, eta);
     } else {
-        fprintf(stderr, "\r%s %.1f MiB", p->label, mib);
+        fprintf(stderr, "\r%s %s  %s\033[K", p->label, done, speed);
     }
     fflush(stderr);
     p->drawn = true;
@@ -228,7 +174,8 @@ void cli_progress_end(cli_progress *p)
 
 enum {
     O_DELETED = 1 << 0, O_LONG = 1 << 1, O_OFFSET = 1 << 2, O_SIZE = 1 << 3,
-    O_ALG = 1 << 4, O_PRECREATE = 1 << 5, O_WINDOW = 1 << 6,
+    O_ALG = 1 << 4, O_PRECREATE = 1 << 5, O_WINDOW = 1 << 6, O_YES = 1 << 7,
+    O_MIN_AGE = 1 << 8,
 };
 
 typedef struct command {
@@ -241,7 +188,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"create", 0, 0, O_PRECREATE, false, cli_cmd_create},
-    {"destroy", 0, 0, 0, false, cli_cmd_destroy},
+    {"destroy", 0, 0, O_YES, false, cli_cmd_destroy},
     {"put", 1, 2, 0, true, cli_cmd_put},
     {"get", 1, 2, O_OFFSET | O_SIZE | O_DELETED, true, cli_cmd_get},
     {"info", 1, 1, O_DELETED, true, cli_cmd_info},
@@ -252,6 +199,7 @@ static const command commands[] = {
     {"undelete", 1, 1, 0, true, cli_cmd_undelete},
     {"hash", 1, 1, O_ALG | O_DELETED, true, cli_cmd_hash},
     {"quota", 0, 0, 0, true, cli_cmd_quota},
+    {"cleanup", 0, 0, O_MIN_AGE, false, cli_cmd_cleanup},
     {"put-many", 1, 1, O_WINDOW, true, cli_cmd_put_many},
     {"get-many", 1, 1, O_WINDOW, true, cli_cmd_get_many},
     {"import", 1, 2, O_WINDOW, true, cli_cmd_import},
@@ -260,7 +208,7 @@ static const command commands[] = {
 };
 
 static const char *opt_names[] = {"--deleted", "--long", "--offset", "--size", "--algorithm",
-                                  "--precreate", "--window"};
+                                  "--precreate", "--window", "--yes", "--min-age"};
 
 /* Most --window (the backends clamp it to what they can take anyway). */
 #define WINDOW_MAX 65536
@@ -332,9 +280,8 @@ static int parse(int argc, char **argv, cli_opts *o, char **pos, int *npos, unsi
             continue;
         }
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage_text, stdout);
-            fputs(help_text, stdout);
-            return -1;
+            o->help = true;
+            continue;
         }
         if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
             printf("borgstore %s\n", BS_VERSION);
@@ -355,12 +302,13 @@ static int parse(int argc, char **argv, cli_opts *o, char **pos, int *npos, unsi
             if (crc) return crc;
             continue;
         }
+        if (!strcmp(a, "--yes") || !strcmp(a, "-y")) { o->yes = true; *used |= O_YES; continue; }
         /* options with a value: --opt VALUE or --opt=VALUE */
         static const char *valued[] = {"--levels", "--offset", "--size", "--algorithm",
-                                       "--window"};
+                                       "--window", "--min-age", "--ssh-config"};
         const char *value = NULL;
         int which = -1;
-        for (int k = 0; k < 5; k++) {
+        for (int k = 0; k < (int)(sizeof valued / sizeof valued[0]); k++) {
             size_t n = strlen(valued[k]);
             if (!strncmp(a, valued[k], n) && (a[n] == '\0' || a[n] == '=')) {
                 which = k;
@@ -402,6 +350,14 @@ static int parse(int argc, char **argv, cli_opts *o, char **pos, int *npos, unsi
             *used |= O_WINDOW;
             break;
         }
+        case 6:
+            o->ssh_config = value;
+            break;
+        case 5:
+            if ((rc = parse_int64("--min-age", value, &o->min_age))) return rc;
+            if (o->min_age < 0) return cli_usage("--min-age must not be negative");
+            *used |= O_MIN_AGE;
+            break;
         default:
             return cli_usage("unknown option %s", a);
         }
@@ -409,9 +365,95 @@ static int parse(int argc, char **argv, cli_opts *o, char **pos, int *npos, unsi
     return 0;
 }
 
+static int run(cli_opts *o, unsigned used);
+
+/* Appends the path components of p to out (at *len, room cap), resolving
+ * "." and ".." by name and encoding '%' (file:// paths are
+ * percent-decoded). false when it does not fit. */
+static bool add_components(char *out, size_t *len, size_t cap, const char *p)
+{
+    while (*p) {
+        while (*p == '/') p++;
+        size_t n = strcspn(p, "/");
+        if (n == 0) break;
+        if (n == 1 && p[0] == '.') {
+            /* nothing */
+        } else if (n == 2 && p[0] == '.' && p[1] == '.') {
+            while (*len > 0 && out[*len - 1] != '/') (*len)--;
+            if (*len > 0) (*len)--;
+        } else {
+            if (*len + 1 >= cap) return false;
+            out[(*len)++] = '/';
+            for (size_t i = 0; i < n; i++) {
+                if (*len + 4 >= cap) return false;
+                if (p[i] == '%') {
+                    memcpy(out + *len, "%25", 3);
+                    *len += 3;
+                } else {
+                    out[(*len)++] = p[i];
+                }
+            }
+        }
+        p += n;
+    }
+    out[*len] = '\0';
+    return true;
+}
+
+char *cli_store_url(const char *arg)
+{
+    /* URLs: "scheme://...", "rclone:..."; "host:path" is not a path either,
+     * so the URL parser says what is wrong with it */
+    bool path = arg[0] == '/' || arg[0] == '.' || arg[0] == '~' || !strchr(arg, ':');
+    if (strstr(arg, "://") || !strncmp(arg, "rclone:", 7) || !path) return strdup(arg);
+    char abs[PATH_MAX];
+    size_t len = 0;
+    const char *home = getenv("HOME");
+    const char *rest = arg;
+    char base[PATH_MAX] = "";
+    if (arg[0] == '~' && (arg[1] == '/' || !arg[1]) && home) {
+        snprintf(base, sizeof base, "%s", home);
+        rest = arg + 1;
+    } else if (arg[0] != '/' && !getcwd(base, sizeof base)) {
+        return strdup(arg); /* no cwd: the URL parser rejects the relative path */
+    }
+    memcpy(abs, "file://", 7);
+    len = 7;
+    size_t root = len;
+    if (!add_components(abs, &len, sizeof abs, base) ||
+        !add_components(abs, &len, sizeof abs, rest))
+        return strdup(arg);
+    if (len == root) { /* "/" itself */
+        abs[len++] = '/';
+        abs[len] = '\0';
+    }
+    return strdup(abs);
+}
+
+/* serve://: without BORGSTORE_REMOTE_PATH, the borgstore-serve installed next
+ * to this borgstore is the one meant (a build tree, /usr/local/bin), before
+ * whatever PATH finds. */
+static void find_serve_next_to_me(void)
+{
+    const char *rp = getenv("BORGSTORE_REMOTE_PATH");
+    if (rp && *rp) return;
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (!slash) return;
+    const char serve[] = "borgstore-serve";
+    if ((size_t)(slash + 1 - self) + sizeof serve > sizeof self) return;
+    memcpy(slash + 1, serve, sizeof serve);
+    if (access(self, X_OK) == 0) setenv("BORGSTORE_REMOTE_PATH", self, 1);
+}
+
 int main(int argc, char **argv)
 {
     static cli_opts o;
+    o.min_age = -1;
+    cli_signals_install();
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
     if (!pos) {
         fputs("borgstore: out of memory\n", stderr);
@@ -424,57 +466,88 @@ int main(int argc, char **argv)
         free(pos);
         return rc < 0 ? CLI_OK : rc;
     }
+    if (o.help) {
+        /* "borgstore put --help", "borgstore URL put -h": that command's help */
+        const char *cmd = NULL;
+        for (int i = 0; i < npos && i < 2 && !cmd; i++)
+            if (cli_is_command(pos[i])) cmd = pos[i];
+        cli_help(stdout, cmd);
+        free(pos);
+        return CLI_OK;
+    }
     int first = 2; /* index of the command's first argument in pos */
+    const char *url_arg = NULL;
     if (npos >= 1 && !strcmp(pos[0], "demo")) {
         o.cmd = "demo"; /* "borgstore demo [URL]" is accepted too */
-        o.url = npos >= 2 ? pos[1] : NULL;
+        url_arg = npos >= 2 ? pos[1] : NULL;
         first = npos >= 2 ? 2 : 1;
+    } else if (npos >= 1 && cli_is_command(pos[0])) {
+        /* the command first: the store comes from the environment */
+        const char *env = getenv("BORGSTORE_URL");
+        if (!env || !*env) {
+            rc = cli_usage("'%s' is a command, but no store was given: write "
+                           "borgstore URL %s ..., or set BORGSTORE_URL",
+                           pos[0], pos[0]);
+            free(pos);
+            return rc;
+        }
+        url_arg = env;
+        o.cmd = pos[0];
+        first = 1;
     } else if (npos < 2) {
         free(pos);
-        fputs(usage_text, stderr);
+        fputs(cli_usage_text, stderr);
         return cli_usage(npos ? "no command given" : "no URL and command given");
     } else {
-        o.url = pos[0];
+        url_arg = pos[0];
         o.cmd = pos[1];
     }
     o.args = pos + first;
     o.nargs = npos - first;
+    char *url = NULL;
+    if (url_arg && !(url = cli_store_url(url_arg))) {
+        free(pos);
+        fputs("borgstore: out of memory\n", stderr);
+        return CLI_STORE_ERROR;
+    }
+    o.url = url;
+    store_url = url;
+    rc = run(&o, used);
+    free(url);
+    free(pos);
+    return rc;
+}
 
+/* Runs the command o names, with the options used. Returns the exit status. */
+static int run(cli_opts *o_, unsigned used)
+{
+    cli_opts o = *o_;
+    int rc;
     const command *c = NULL;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(commands[i].name, o.cmd)) c = &commands[i];
     if (!c) {
-        rc = cli_usage("unknown command '%s'", o.cmd);
-        free(pos);
-        return rc;
+        return cli_usage("unknown command '%s'", o.cmd);
     }
     if (o.nargs < c->min_args || o.nargs > c->max_args) {
-        rc = o.nargs < c->min_args ? cli_usage("%s: missing argument", c->name)
-                                   : cli_usage("%s: too many arguments", c->name);
-        free(pos);
-        return rc;
+        return o.nargs < c->min_args ? cli_usage("%s: missing argument", c->name)
+                                     : cli_usage("%s: too many arguments", c->name);
     }
     for (size_t k = 0; k < sizeof opt_names / sizeof opt_names[0]; k++)
         if ((used & (1u << k)) && !(c->opts & (1u << k))) {
-            rc = cli_usage("%s does not take %s", c->name, opt_names[k]);
-            free(pos);
-            return rc;
+            return cli_usage("%s does not take %s", c->name, opt_names[k]);
         }
 
-    if (!c->run) {
-        rc = cli_demo(&o);
-        free(pos);
-        return rc;
-    }
+    if (!c->run) return cli_demo(&o);
+    if (!strncmp(o.url, "serve:", 6)) find_serve_next_to_me();
 
     bs_store_config cfg;
     cli_store_config(&o, &cfg);
+    cfg.backend.ssh_config = o.ssh_config;
     bs_store *s;
     int err = bs_store_new(&s, o.url, &cfg);
     if (err) {
-        rc = err == BS_ERR_URL_INVALID ? (cli_fail(err), CLI_USAGE) : cli_fail(err);
-        free(pos);
-        return rc;
+        return cli_fail(err);
     }
     if ((rc = cli_cache_apply(s))) {
     } else if (c->open && (err = bs_store_open(s))) {
@@ -499,6 +572,5 @@ int main(int argc, char **argv)
         }
     }
     bs_store_free(s);
-    free(pos);
     return rc;
 }

@@ -35,6 +35,7 @@ typedef struct bulk {
     uint64_t items, failed, bytes;
     uint64_t start_ns;
     bool fatal;          /* a batch or listing ended early: stop */
+    int fatal_status;    /* its exit status */
     cli_progress p;
     /* put side: values read, not yet stored */
     char *names[PUT_MAX_FILES];
@@ -47,7 +48,6 @@ typedef struct bulk {
     const char *gptrs[GET_MAX_NAMES];
     size_t gn;
     size_t rel_off;
-    mode_t file_mode;
 } bulk;
 
 static uint64_t now_ns(void)
@@ -93,7 +93,9 @@ static void item_fail(bulk *b, const char *fmt, ...)
 static void store_fail(bulk *b, const char *name, const bs_op_result *res)
 {
     const char *kind = bs_error_str(res->rc);
+    char words[512];
     const char *msg = res->message && *res->message ? res->message : kind;
+    msg = cli_user_message(msg, words, sizeof words);
     if (res->rc == BS_ERR_NOT_FOUND || !strcmp(msg, kind))
         item_fail(b, "%s: %s", kind, name);
     else if (strstr(msg, name))
@@ -106,7 +108,7 @@ static void store_fail(bulk *b, const char *name, const bs_op_result *res)
 static void batch_fail(bulk *b, int rc)
 {
     if (b->p.enabled && b->p.drawn) fputs("\r\033[K", stderr);
-    cli_fail(rc);
+    b->fatal_status = cli_fail(rc);
     b->fatal = true;
 }
 
@@ -144,6 +146,7 @@ static int finish(bulk *b)
                "\"seconds\": %.3f, \"complete\": %s}\n",
                b->cmd, (unsigned long long)b->items, (unsigned long long)b->failed,
                (unsigned long long)b->bytes, secs, b->fatal ? "false" : "true");
+    if (b->fatal && b->fatal_status) return b->fatal_status;
     return b->failed || b->fatal ? CLI_STORE_ERROR : CLI_OK;
 }
 
@@ -162,9 +165,6 @@ static int bulk_init(bulk *b, bs_store *s, const cli_opts *o, const char *cmd,
     memcpy(b->dir, dir, len);
     b->dir[len] = '\0';
     if (len == 1 && dir[0] == '/') b->dir[0] = '\0'; /* "/" + "/" + name */
-    mode_t m = umask(0);
-    umask(m);
-    b->file_mode = 0666 & ~m;
     b->start_ns = now_ns();
     cli_progress_start(&b->p, cmd, 0);
     return 0;
@@ -422,54 +422,32 @@ static int write_fd(int fd, const uint8_t *data, size_t len)
     return 0;
 }
 
-/* mkdir -p of path's parent directories from position from on. */
-static void make_parents(char *path, size_t from)
-{
-    for (char *p = path + from; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        mkdir(path, 0777);
-        *p = '/';
-    }
-}
-
-/* Writes dir/rel atomically: a temp file next to it ("rel.XXXXXX.tmp", a
- * name no item can have), renamed over it. Parents are made as needed.
+/* Writes dir/rel atomically (cli_out: a temp file next to it, a name no
+ * item can have, renamed over it). Parents are made as needed.
  * Returns true, or reports and returns false. */
 static bool write_out(bulk *b, const char *rel, const uint8_t *data, size_t len)
 {
-    char path[PATH_MAX], tmp[PATH_MAX];
-    if (!join(path, sizeof path, b->dir, rel, "") ||
-        !join(tmp, sizeof tmp, b->dir, rel, ".XXXXXX.tmp")) {
+    char path[PATH_MAX];
+    if (!join(path, sizeof path, b->dir, rel, "")) {
         item_fail(b, "path too long: %s/%s", b->dir, rel);
         return false;
     }
-    int fd = mkstemps(tmp, 4);
-    if (fd < 0 && errno == ENOENT) {
-        make_parents(path, strlen(b->dir) + 1);
-        join(tmp, sizeof tmp, b->dir, rel, ".XXXXXX.tmp"); /* mkstemps changed it */
-        fd = mkstemps(tmp, 4);
-    }
-    if (fd < 0) {
+    cli_out out;
+    if (cli_out_open(&out, path, strlen(b->dir) + 1)) {
         item_fail(b, "cannot create %s: %s", path, strerror(errno));
         return false;
     }
     const char *what = "write";
-    int r = write_fd(fd, data, len);
-    if (!r && fchmod(fd, b->file_mode)) r = -1;
-    int e = errno;
-    if (close(fd) && !r) {
-        r = -1;
-        e = errno;
-    }
-    if (!r && rename(tmp, path)) {
-        what = "replace";
-        r = -1;
-        e = errno;
+    int r = write_fd(out.fd, data, len);
+    if (r) {
+        int e = errno;
+        cli_out_abort(&out);
+        errno = e;
+    } else {
+        r = cli_out_commit(&out, &what);
     }
     if (r) {
-        unlink(tmp);
-        item_fail(b, "cannot %s %s: %s", what, path, strerror(e));
+        item_fail(b, "cannot %s %s: %s", what, path, strerror(errno));
         return false;
     }
     return true;
@@ -512,7 +490,7 @@ static int get_init(bulk *b)
     }
     char path[PATH_MAX];
     join(path, sizeof path, b->dir, "", ""); /* fits: checked by bulk_init */
-    make_parents(path, 1);
+    cli_make_parents(path, 1);
     int rc = need_dir(path);
     if (rc) {
         free(b->gnames);

@@ -1,7 +1,7 @@
-/* The borgstore CLI's commands (see the help text in cli.c): each one does a
- * single Store call or a listing and prints for people, or JSON with --json.
- * Values go through memory once: put reads its input into one buffer that the
- * Store stores without copying; get writes the loaded buffer out. */
+/* The borgstore CLI's commands (see the help text in cli_help.c): each one
+ * does a single Store call or a listing and prints for people, or JSON with
+ * --json. put reads its input into one buffer that the Store stores without
+ * copying; get streams the value out in pieces (bs_store_load_to). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -80,25 +80,20 @@ int cli_cmd_create(bs_store *s, const cli_opts *o)
     return CLI_OK;
 }
 
-int cli_cmd_destroy(bs_store *s, const cli_opts *o)
-{
-    int rc = bs_store_destroy(s);
-    if (rc) return cli_fail(rc);
-    cli_verbose(o, "destroyed %s", o->url);
-    return CLI_OK;
-}
-
 int cli_cmd_put(bs_store *s, const cli_opts *o)
 {
     const char *name = o->args[0];
     const char *path = o->nargs > 1 ? o->args[1] : "-";
     bool from_stdin = !strcmp(path, "-");
+    if (o->nargs == 1 && isatty(STDIN_FILENO))
+        return cli_usage("put: standard input is a terminal; give a FILE, or - to type the "
+                         "value (end it with Ctrl-D)");
     int fd = from_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return sys_fail("cannot open", path);
-    struct stat st;
-    uint64_t total = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+    /* reading is local: counted without a percentage, which would reach
+     * 100% before the store has seen a byte */
     cli_progress p;
-    cli_progress_start(&p, "put", total);
+    cli_progress_start(&p, "put: reading", 0);
     uint8_t *data;
     size_t len;
     int r = cli_read_all(fd, &data, &len, &p);
@@ -123,38 +118,70 @@ int cli_cmd_put(bs_store *s, const cli_opts *o)
     return CLI_OK;
 }
 
+typedef struct get_sink {
+    int fd;
+    cli_progress *p;
+    int err; /* errno of a failed write */
+} get_sink;
+
+static int get_piece(void *ctx, const uint8_t *data, size_t len)
+{
+    get_sink *g = ctx;
+    if (write_all(g->fd, data, len, g->p)) {
+        g->err = errno;
+        return -1;
+    }
+    return 0;
+}
+
+/* Bytes a get will deliver (for the progress bar), 0 when unknown. */
+static uint64_t get_total(bs_store *s, const cli_opts *o, const char *name)
+{
+    bs_item_info info;
+    if (bs_store_info(s, name, o->deleted, &info) || !info.exists) return 0;
+    int64_t off = o->have_offset ? o->offset : 0;
+    uint64_t start = (uint64_t)off;
+    if (off < 0) start = (uint64_t)-off > info.size ? 0 : info.size - (uint64_t)-off;
+    uint64_t left = start < info.size ? info.size - start : 0;
+    return o->have_size && (uint64_t)o->size < left ? (uint64_t)o->size : left;
+}
+
 int cli_cmd_get(bs_store *s, const cli_opts *o)
 {
     const char *name = o->args[0];
     const char *path = o->nargs > 1 ? o->args[1] : "-";
     bool to_stdout = !strcmp(path, "-");
-    uint8_t *data;
-    size_t len;
-    int rc = bs_store_load(s, name, o->have_offset ? o->offset : 0,
-                           o->have_size ? o->size : BS_SIZE_ALL, o->deleted, &data, &len);
-    if (rc) return cli_fail(rc);
-    int fd = to_stdout ? STDOUT_FILENO
-                       : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        bs_free(data);
-        return sys_fail("cannot create", path);
-    }
+    /* the output exists (as a temp file) before the load, so an interrupt
+     * at any point leaves FILE as it was */
+    cli_out out;
+    if (!to_stdout && cli_out_open(&out, path, 0)) return sys_fail("cannot create", path);
     fflush(stdout);
     cli_progress p;
-    cli_progress_start(&p, "get", len);
-    int r = write_all(fd, data, len, &p);
-    int e = errno;
+    cli_progress_start(&p, "get", 0);
+    if (p.enabled) p.total = get_total(s, o, name);
+    /* streamed: memory stays at one piece whatever the value's size */
+    get_sink g = {.fd = to_stdout ? STDOUT_FILENO : out.fd, .p = &p};
+    uint64_t len;
+    int rc = bs_store_load_to(s, name, o->have_offset ? o->offset : 0,
+                              o->have_size ? o->size : BS_SIZE_ALL, o->deleted, 0, get_piece,
+                              &g, &len);
     cli_progress_end(&p);
-    bs_free(data);
-    if (!to_stdout && close(fd) && !r) {
-        r = -1;
-        e = errno;
+    if (rc && !g.err) {
+        if (!to_stdout) cli_out_abort(&out);
+        return cli_fail(rc);
+    }
+    int r = g.err ? -1 : 0, e = g.err;
+    const char *what = "write";
+    if (!to_stdout) {
+        if (r) cli_out_abort(&out);
+        else if ((r = cli_out_commit(&out, &what))) e = errno;
     }
     if (r) {
         errno = e;
-        return sys_fail("cannot write", to_stdout ? "standard output" : path);
+        return sys_fail(!strcmp(what, "write") ? "cannot write" : "cannot replace",
+                        to_stdout ? "standard output" : path);
     }
-    cli_verbose(o, "loaded %s (%zu bytes)", name, len);
+    cli_verbose(o, "loaded %s (%llu bytes)", name, (unsigned long long)len);
     return CLI_OK;
 }
 
@@ -177,7 +204,7 @@ int cli_cmd_info(bs_store *s, const cli_opts *o)
     if (!info.exists) {
         fprintf(stderr, "borgstore: %s: %s%s\n", bs_error_str(BS_ERR_NOT_FOUND), name,
                 o->deleted ? " (soft-deleted)" : "");
-        return CLI_STORE_ERROR;
+        return CLI_NOT_FOUND;
     }
     char where[BS_NAME_BUF];
     if ((rc = bs_store_find(s, name, o->deleted, where))) return cli_fail(rc);

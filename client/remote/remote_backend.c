@@ -399,8 +399,11 @@ static int remote_store(bs_backend *b, const char *name, const void *data, size_
 {
     remote *rb = R(b);
     if (rb->rpc && !bs__rpc_broken(rb->rpc) && len > bs__rpc_server(rb->rpc)->max_value)
-        return bs__error_set(BS_ERR_INVALID, "%s: %zu bytes exceed the server's value limit", name,
-                             len);
+        return bs__error_set(BS_ERR_INVALID,
+                             "%s: %zu bytes exceed the server's limit of %llu bytes per value "
+                             "(borgstore-serve --max-value raises it, up to 16 GiB)",
+                             name, len,
+                             (unsigned long long)bs__rpc_server(rb->rpc)->max_value);
     bs__req req = {.method = BS_M_STORE, .name = name, .data = data, .data_len = len,
                    .has_data = true};
     bs__reply rep;

@@ -102,7 +102,7 @@ static bool session_broken(ssh_transport *t)
 static int lost(ssh_transport *t, const char *detail)
 {
     if (t->ended) return bs__error_set_raw(BS_ERR_CONNECTION, 0, t->end_msg);
-    char why[256], status[48] = "", tail[300];
+    char why[256], status[200] = "", tail[300];
     snprintf(why, sizeof why, "%s", detail ? detail : "");
     int64_t deadline = now_ms() + EXIT_STATUS_WAIT_MS;
     int st = -1;
@@ -113,7 +113,12 @@ static int lost(ssh_transport *t, const char *detail)
         int64_t left = deadline - now_ms();
         if (left <= 0 || ssh_event_dopoll(t->event, (int)left) == SSH_ERROR) break;
     }
-    if (st >= 0) snprintf(status, sizeof status, " (remote exit status %d)", st);
+    if (st == 127) /* the shell's "command not found": the first contact's usual trouble */
+        snprintf(status, sizeof status, " (remote exit status 127: command not found; install "
+                                        "borgstore-serve on the server or set "
+                                        "BORGSTORE_REMOTE_PATH to its path there)");
+    else if (st >= 0)
+        snprintf(status, sizeof status, " (remote exit status %d)", st);
     const char *full = build_tail(t);
     size_t len = strlen(full);
     snprintf(tail, sizeof tail, "%s%s", len >= sizeof tail ? "..." : "",

@@ -154,6 +154,25 @@ BS_API int bs_store_info(bs_store *s, const char *name, bool deleted, bs_item_in
 BS_API int bs_store_load(bs_store *s, const char *name, int64_t offset, int64_t size,
                          bool deleted, uint8_t **out, size_t *out_len);
 
+/* Receives the next piece of a value (bs_store_load_to): 0 to go on,
+ * anything else to stop the load. */
+typedef int (*bs_write_fn)(void *ctx, const uint8_t *data, size_t len);
+
+/* Loads offset/size of item name as bs_store_load does, but hands the value
+ * to write(ctx, piece, len) in pieces of at most chunk bytes (0: 8 MiB), so
+ * memory stays bounded by chunk whatever the value's size. Each piece is
+ * one ranged backend load (on every backend; a piece shorter than asked
+ * ends the load, so a small value costs one load, and a negative offset
+ * asks for the size with info first): a value replaced while it is
+ * being loaded may yield pieces of both (borg never rewrites an item in
+ * place), and a value that shrinks ends the load early. *out_len (may be
+ * NULL) is the number of bytes handed to write.
+ * Errors: as bs_store_load, plus INVALID when write returned non-zero (or
+ * is NULL) or size is negative and not BS_SIZE_ALL. */
+BS_API int bs_store_load_to(bs_store *s, const char *name, int64_t offset, int64_t size,
+                            bool deleted, size_t chunk, bs_write_fn write, void *ctx,
+                            uint64_t *out_len);
+
 /* Stores len bytes at data as item name, replacing an existing value (on the
  * level where it is; new items go to the last configured level). data is
  * only read during the call and not copied by the Store; it may be NULL when

@@ -127,3 +127,58 @@ void run_free(run_result *r)
     free(r->err);
     memset(r, 0, sizeof *r);
 }
+
+void run_pty(run_result *r, const char *answer, const char *const argv[])
+{
+    memset(r, 0, sizeof *r);
+    int pout[2];
+    cr_assert_eq(pipe2(pout, O_CLOEXEC), 0);
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    cr_assert_geq(m, 0);
+    cr_assert_eq(grantpt(m), 0);
+    cr_assert_eq(unlockpt(m), 0);
+    int slave = open(ptsname(m), O_RDWR | O_NOCTTY | O_CLOEXEC);
+    cr_assert_geq(slave, 0);
+    /* typed before the program reads: the line discipline keeps it */
+    if (answer) cr_assert_eq(write(m, answer, strlen(answer)), (ssize_t)strlen(answer));
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(slave, 0);
+        dup2(pout[1], 1);
+        dup2(slave, 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(pout[1]);
+    close(slave);
+    nonblock(pout[0]);
+    nonblock(m);
+    sink out = {0}, err = {0};
+    int fds_open[2] = {pout[0], m};
+    int open_outputs = 2;
+    char buf[65536];
+    while (open_outputs > 0) {
+        struct pollfd fds[2] = {{fds_open[0], POLLIN, 0}, {fds_open[1], POLLIN, 0}};
+        int rc = poll(fds, 2, 30000);
+        cr_assert_gt(rc, 0, "borgstore did not finish within 30 s");
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            ssize_t n = read(fds[i].fd, buf, sizeof buf);
+            if (n > 0) {
+                sink_add(i ? &err : &out, buf, (size_t)n);
+            } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+                close(fds[i].fd);
+                fds_open[i] = -1;
+                open_outputs--;
+            }
+        }
+    }
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    r->out = out.data ? out.data : strdup("");
+    r->out_len = out.len;
+    r->err = err.data ? err.data : strdup("");
+    r->err_len = err.len;
+}

@@ -21,6 +21,11 @@ typedef struct run_result {
 void run_argv(run_result *r, const void *in, size_t in_len, bool stderr_tty,
               const char *const argv[]);
 
+/* Runs argv with stdin and stderr on one pseudo-terminal (a user at a
+ * terminal): answer (may be NULL) is typed into it at once; what the terminal
+ * shows (the echo included) lands in err. stdout is a pipe. */
+void run_pty(run_result *r, const char *answer, const char *const argv[]);
+
 void run_free(run_result *r);
 
 /* run_argv with the borgstore binary as argv[0]. */

@@ -1,5 +1,6 @@
-/* The borgstore CLI, run as a real process: every command, every exit
- * status (0 ok, 1 store error, 2 usage error), one-line errors naming the
+/* The borgstore CLI, run as a real process: every command, the exit
+ * statuses (0 ok, 1 store error, 2 usage error, 3 not found, 4 no store,
+ * 8 already exists), one-line errors naming the
  * item, bad names, missing items, --json/--stats/-v, --levels, a 64 MiB
  * put/get through pipes, the progress bar only on a terminal, and the demo. */
 #include <criterion/criterion.h>
@@ -96,7 +97,8 @@ Test(cli, help_documents_every_command_and_option)
         "--deleted", "--long", "rm NAME", "mv OLD NEW", "soft-delete NAME", "undelete NAME",
         "hash NAME", "--algorithm ALG", "quota", "demo",
         "--levels NS=L[,L...]", "--json", "--stats", "-v, --verbose", "--version",
-        "BORGSTORE_LATENCY", "BORGSTORE_BANDWIDTH", "Exit status: 0 success, 1 store error", "2 usage error"};
+        "BORGSTORE_LATENCY", "BORGSTORE_BANDWIDTH", "Exit status", "0   success",
+        "2   usage error", "cleanup [--min-age S]", "destroy [--yes]", "--ssh-config FILE"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         cr_assert(strstr(r.out, words[i]), "--help lacks '%s'", words[i]);
     run_free(&r);
@@ -187,12 +189,14 @@ Test(cli, create_put_get_destroy)
     run_free(&r);
     cr_assert(!on_disk(""));
     BS(&r, NULL, 0, url, "ls", "config");
-    ASSERT_STATUS(r, 1);
-    cr_assert(!strncmp(r.err, "borgstore: backend does not exist", 33), "%s", r.err);
+    ASSERT_STATUS(r, 4);
+    char want[4200];
+    snprintf(want, sizeof want, "borgstore: store does not exist: %s\n", url);
+    cr_assert_str_eq(r.err, want);
     cr_assert_eq(strchr(r.err, '\n'), r.err + r.err_len - 1, "one line: %s", r.err);
     run_free(&r);
     BS(&r, NULL, 0, url, "destroy");
-    ASSERT_STATUS(r, 1);
+    ASSERT_STATUS(r, 4);
     run_free(&r);
 }
 
@@ -203,8 +207,11 @@ Test(cli, create_refuses_a_non_empty_directory)
     cr_assert_eq(bs_test_write_file(path, "x", 1), 0);
     run_result r;
     BS(&r, NULL, 0, url, "create");
-    ASSERT_STATUS(r, 1);
-    cr_assert(!strncmp(r.err, "borgstore: backend already exists", 33), "%s", r.err);
+    ASSERT_STATUS(r, 8);
+    char want[4200];
+    snprintf(want, sizeof want, "borgstore: cannot create %s: it exists and is not empty\n",
+             url);
+    cr_assert_str_eq(r.err, want);
     cr_assert_eq(strchr(r.err, '\n'), r.err + r.err_len - 1, "one line: %s", r.err);
     run_free(&r);
 }
@@ -290,7 +297,7 @@ Test(cli, missing_items_are_one_line_store_errors)
         for (int k = 0; k < 5 && cases[i].argv[k]; k++) argv[k + 2] = cases[i].argv[k];
         run_result r;
         run_argv(&r, NULL, 0, false, argv);
-        cr_assert_eq(r.status, 1, "case %zu: exit %d", i, r.status);
+        cr_assert_eq(r.status, 3, "case %zu: exit %d", i, r.status);
         cr_assert_str_eq(r.err, cases[i].want, "case %zu", i);
         cr_assert_str_eq(r.out, "", "case %zu", i);
         run_free(&r);
@@ -451,7 +458,7 @@ Test(cli, rm_mv_soft_delete_undelete)
     ok(&r);
     run_free(&r);
     BS(&r, NULL, 0, url, "get", "config/b");
-    ASSERT_STATUS(r, 1);
+    ASSERT_STATUS(r, 3);
     run_free(&r);
     BS(&r, NULL, 0, url, "get", "config/b", "--deleted");
     ok(&r);
@@ -544,7 +551,7 @@ Test(cli, stats_and_verbose_go_to_stderr)
     run_free(&r);
     /* stats are printed also after a failure */
     BS(&r, NULL, 0, url, "get", "config/missing", "--stats");
-    ASSERT_STATUS(r, 1);
+    ASSERT_STATUS(r, 3);
     cr_assert(!strncmp(r.err, "borgstore: object not found: config/missing\n", 44), "%s",
               r.err);
     cr_assert(strstr(r.err, "backend_load_calls     1\n"), "%s", r.err);
@@ -594,14 +601,20 @@ Test(cli, progress_bar_only_on_a_terminal)
     run_result r;
     run_argv(&r, NULL, 0, true, argv);
     ASSERT_STATUS(r, 0);
-    cr_assert(strstr(r.err, "put ["), "terminal shows progress: '%s'", r.err);
-    cr_assert(strstr(r.err, "100%"), "%s", r.err);
+    /* reading is counted without a percentage (100% would come before the
+     * store saw a byte), then the store is announced */
+    cr_assert(strstr(r.err, "put: reading 8.0 MiB"), "terminal shows progress: '%s'", r.err);
+    cr_assert(!strstr(r.err, "%"), "%s", r.err);
+    cr_assert(strstr(r.err, "put: storing 16.0 MiB"), "%s", r.err);
     run_free(&r);
     const char *get_argv[] = {bs_cli_path(), url, "get", "config/big", NULL};
     run_argv(&r, NULL, 0, true, get_argv);
     ASSERT_STATUS(r, 0);
     cr_assert_eq(r.out_len, n);
     cr_assert(strstr(r.err, "get ["), "%s", r.err);
+    /* bytes written so far of the total, and the rate */
+    cr_assert(strstr(r.err, "100% 16.0 MiB of 16.0 MiB"), "%s", r.err);
+    cr_assert(strstr(r.err, " MiB/s"), "%s", r.err);
     run_free(&r);
     run_argv(&r, NULL, 0, false, argv);
     ok(&r); /* the same put with stderr on a pipe shows nothing */
@@ -665,8 +678,9 @@ Test(cli, demo_with_a_given_url)
     snprintf(path, sizeof path, "%s/keep", dir);
     cr_assert_eq(bs_test_write_file(path, "x", 1), 0);
     BS(&r, NULL, 0, url, "demo");
-    ASSERT_STATUS(r, 1);
-    cr_assert(strstr(r.err, "borgstore: backend already exists"), "%s", r.err);
+    ASSERT_STATUS(r, 8);
+    cr_assert(strstr(r.err, "borgstore: cannot create file://"), "%s", r.err);
+    cr_assert(strstr(r.err, "it exists and is not empty"), "%s", r.err);
     run_free(&r);
     cr_assert(on_disk("keep"));
 }

@@ -504,17 +504,17 @@ Test(bulk, store_level_failures)
     /* a namespace that was never written: as ls */
     const char *url = new_store("file", "ns");
     BS(&r, NULL, 0, url, "export", "nothing", P("x"));
-    ASSERT_STATUS(r, 1);
+    ASSERT_STATUS(r, 3);
     cr_assert_str_eq(r.err, "borgstore: object not found: namespace nothing\n");
     run_free(&r);
     /* no store at all */
     BS(&r, "config/a\n", 9, P("file-none"), "get-many", P("d"));
-    ASSERT_STATUS(r, 2); /* not a URL */
+    ASSERT_STATUS(r, 4); /* a plain path is a file:// store */
     run_free(&r);
     char none[4200];
     snprintf(none, sizeof none, "file://%s", P("none"));
     BS(&r, "config/a\n", 9, none, "get-many", P("d"));
-    ASSERT_STATUS(r, 1);
+    ASSERT_STATUS(r, 4);
     run_free(&r);
     /* DIR must exist for put-many and import */
     BS(&r, NULL, 0, url, "import", P("missing"));
