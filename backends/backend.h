@@ -67,6 +67,9 @@ struct bs_backend {
     size_t parked_failed;
     int parked_rc;
     char parked_msg[256];
+    /* 0: none. Else load refuses (before reading it) a value, and defrag a
+     * result, larger than this (BS_ERR_INVALID). borgstore-serve sets it. */
+    uint64_t value_max;
 };
 
 /* Base of every list iterator: embed as the first member. next returns 1 with
@@ -104,6 +107,10 @@ void bs__backend_run_one(bs_backend *b, const bs_op *op, bs_op_result *res);
  * the slots could not reach the store. Sets *stopped when cb asks to stop. */
 int bs__backend_rerun_one(bs_backend *b, const bs_op *op, size_t index, bool cut,
                           bs_op_cb cb, void *ctx, bool *stopped);
+
+/* BS_ERR_INVALID: what (load, defrag) of name would exceed the value limit
+ * max (size UINT64_MAX: by an unknown amount). */
+int bs__value_too_large(const char *what, const char *name, uint64_t size, uint64_t max);
 
 /* Constructors of the built-in backends. */
 int bs__posixfs_new(bs_backend **out, const char *url, const bs_backend_config *cfg);

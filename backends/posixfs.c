@@ -647,6 +647,11 @@ static int posixfs_load(bs_backend *b, const char *name, int64_t offset, int64_t
     }
     uint64_t avail = start < fsize ? (uint64_t)(fsize - start) : 0;
     uint64_t want = size == BS_SIZE_ALL || (uint64_t)size > avail ? avail : (uint64_t)size;
+    if (p->base.value_max && want > p->base.value_max) { /* before reading it */
+        free(buf);
+        close(fd);
+        return bs__value_too_large("load", name, want, p->base.value_max);
+    }
     if (want > SIZE_MAX - 1) {
         free(buf);
         close(fd);
@@ -1113,6 +1118,22 @@ static int posixfs_defrag(bs_backend *b, const bs_defrag_source *src, size_t n,
         if (src[i].size > (uint64_t)INT64_MAX - total || src[i].offset > (uint64_t)INT64_MAX)
             return bs__error_set(BS_ERR_INVALID, "defrag: block %zu is out of range", i);
         total += src[i].size;
+    }
+    if (p->quota > 0) {
+        /* nothing is written before the result is known to fit: a replaced
+         * target frees its bytes (a content-named one is counted as new) */
+        int64_t old = 0;
+        if (target) {
+            char tp[BS_NAME_BUF];
+            const char *tl = split(target, tp);
+            bool cached;
+            int cur = open_dir(p, tp, &cached);
+            struct stat tst;
+            if (cur >= 0 && fstatat(cur, tl, &tst, AT_SYMLINK_NOFOLLOW) == 0)
+                old = counted_size(&tst);
+            close_dir(p, cur);
+        }
+        if ((rc = quota_precheck(p, probe, old, total))) return rc;
     }
     bs_hash_ctx ctx;
     if (!target && (rc = bs__hash_init(&ctx, alg))) return rc;

@@ -225,6 +225,9 @@ static int h_load(serve *s)
 {
     uint8_t *buf;
     size_t len;
+    /* refused before the value is read into memory */
+    s->backend->value_max = s->opt->max_value < s->peer_max_value ? s->opt->max_value
+                                                                  : s->peer_max_value;
     int rc = bs_backend_load(s->backend, req.name, req.offset, req.size, &buf, &len);
     if (rc) return rc;
     if (len > s->peer_max_value) {
@@ -446,6 +449,7 @@ static int h_defrag(serve *s)
     if (!rc && !req.alg && !req.target)
         rc = bs__error_set(BS_ERR_INVALID, "defrag needs a target or a hash algorithm");
     bs__result res = {0};
+    s->backend->value_max = s->opt->max_value; /* the result is bounded before it is written */
     if (!rc)
         rc = bs_backend_defrag(s->backend, src, n, req.target, alg, req.ns, (int)req.levels,
                                res.name);

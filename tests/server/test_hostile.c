@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -133,4 +134,85 @@ Test(hostile, create_without_overwrite_never_replaces_a_racing_writer)
     cr_assert_eq(both_stored, 0, "a store replaced a racing one (try %d)", tries);
     cr_assert_eq(both_moved, 0, "a move replaced a racing one (try %d)", tries);
     cr_assert_gt(won, 0, "no store succeeded in %d tries", tries);
+}
+
+/* An inotify watch on dir: whether anything was created in it since. */
+static int watch_creates(const char *path)
+{
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    cr_assert_geq(fd, 0);
+    cr_assert_geq(inotify_add_watch(fd, path, IN_CREATE | IN_MOVED_TO), 0, "%s", path);
+    return fd;
+}
+
+static bool created_since(int fd)
+{
+    char ev[4096];
+    ssize_t n = read(fd, ev, sizeof ev);
+    return n > 0;
+}
+
+Test(hostile, defrag_refuses_a_result_over_the_limits_before_writing)
+{
+    const char *args[] = {"--max-value", "64KiB", "--quota", "200000", NULL};
+    srv s;
+    started(&s, args, P("st"));
+    static uint8_t v[40000];
+    bs_test_fill(v, sizeof v, 7);
+    cr_assert_eq(srv_store(&s, "data/a", v, sizeof v), 0, "%s", srv_last_error);
+    int w_data = watch_creates(P("st/data")), w_root = watch_creates(P("st"));
+    bs_defrag_source two[] = {{"data/a", 0, 40000}, {"data/a", 0, 40000}};
+    bs__req r = {.method = BS_M_DEFRAG, .sources = two, .n_sources = 2, .target = "data/t"};
+    bs__result res;
+    cr_assert_eq(srv_call(&s, &r, &res), BS_ERR_INVALID, "80000 bytes over --max-value 64KiB");
+    cr_assert_not_null(strstr(srv_last_error, "value limit"), "%s", srv_last_error);
+    r.target = NULL;
+    r.alg = "sha256";
+    r.ns = "data";
+    cr_assert_eq(srv_call(&s, &r, &res), BS_ERR_INVALID, "also when named by its hash");
+    cr_assert(!created_since(w_data) && !created_since(w_root), "a temp file was written");
+
+    /* under the value limit but over the quota: 40000 + 5 * 40000 > 200000 */
+    bs_defrag_source five[] = {{"data/a", 0, 12000}, {"data/a", 0, 12000}, {"data/a", 0, 12000},
+                               {"data/a", 0, 12000}, {"data/a", 0, 12000}};
+    cr_assert_eq(srv_store(&s, "data/b", v, sizeof v), 0);
+    cr_assert_eq(srv_store(&s, "data/c", v, sizeof v), 0);
+    cr_assert_eq(srv_store(&s, "data/d", v, sizeof v), 0);
+    (void)created_since(w_data); /* the stores' own files, and quota.hid rewritten */
+    (void)created_since(w_root);
+    r = (bs__req){.method = BS_M_DEFRAG, .sources = five, .n_sources = 5, .target = "data/t"};
+    cr_assert_eq(srv_call(&s, &r, &res), BS_ERR_QUOTA, "%s", srv_last_error);
+    cr_assert(!created_since(w_data) && !created_since(w_root), "a temp file was written");
+    r.n_sources = 1; /* 12000 bytes fit */
+    cr_assert_eq(srv_call(&s, &r, &res), 0, "%s", srv_last_error);
+    close(w_data);
+    close(w_root);
+    cr_assert_eq(srv_stop(&s), 0);
+}
+
+Test(hostile, load_refuses_a_value_over_the_servers_limit)
+{
+    const char *args[] = {"--max-value", "64KiB", NULL};
+    srv s;
+    started(&s, args, P("st"));
+    /* put there by someone else (the limit holds for store already) */
+    mkdir(P("st/data"), 0700);
+    FILE *f = fopen(P("st/data/big"), "w");
+    cr_assert_not_null(f);
+    static uint8_t v[200000];
+    cr_assert_eq(fwrite(v, 1, sizeof v, f), sizeof v);
+    fclose(f);
+    uint8_t *got;
+    size_t len;
+    cr_assert_eq(srv_load(&s, "data/big", 0, BS_SIZE_ALL, &got, &len), BS_ERR_INVALID);
+    cr_assert_not_null(strstr(srv_last_error, "value limit"), "%s", srv_last_error);
+    cr_assert_eq(srv_load(&s, "data/big", -70000, BS_SIZE_ALL, &got, &len), BS_ERR_INVALID);
+    cr_assert_eq(srv_load(&s, "data/big", 0, 70000, &got, &len), BS_ERR_INVALID);
+    cr_assert_eq(srv_load(&s, "data/big", 1000, 65536, &got, &len), 0, "%s", srv_last_error);
+    cr_assert_eq(len, 65536);
+    free(got);
+    cr_assert_eq(srv_load(&s, "data/big", -100, BS_SIZE_ALL, &got, &len), 0);
+    cr_assert_eq(len, 100);
+    free(got);
+    cr_assert_eq(srv_stop(&s), 0);
 }
