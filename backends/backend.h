@@ -70,6 +70,9 @@ struct bs_backend {
     /* 0: none. Else load refuses (before reading it) a value, and defrag a
      * result, larger than this (BS_ERR_INVALID). borgstore-serve sets it. */
     uint64_t value_max;
+    /* 0: none. Else the posix backend's list refuses (BS_ERR_INVALID) a
+     * directory of more entries, while reading it. borgstore-serve sets it. */
+    size_t list_max;
 };
 
 /* Base of every list iterator: embed as the first member. next returns 1 with
@@ -77,6 +80,7 @@ struct bs_backend {
 struct bs_list_iter {
     int (*next)(bs_list_iter *it, bs_item_info *out);
     void (*end)(bs_list_iter *it);
+    size_t bytes; /* memory its entries hold until end (0: unknown) */
 };
 
 /* A backend constructor as registered for a URL scheme. url is the full URL;

@@ -1259,8 +1259,15 @@ static int posixfs_list_begin(bs_backend *b, const char *name, bs_list_iter **ou
             break;
         }
         if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) continue; /* symlinks etc. */
+        if (p->base.list_max && it->n >= p->base.list_max) { /* stop reading: bounded memory */
+            rc = bs__error_set(BS_ERR_INVALID, "list %s: more than %zu entries, over the "
+                               "server's list memory limit", *name ? name : "(root)",
+                               p->base.list_max);
+            break;
+        }
         if (it->n == cap) {
             size_t ncap = cap ? cap * 2 : 64;
+            if (p->base.list_max && ncap > p->base.list_max) ncap = p->base.list_max;
             bs_item_info *ni = realloc(it->items, ncap * sizeof *ni);
             if (!ni) {
                 rc = bs__error_set(BS_ERR_NOMEM, "list %s", name);

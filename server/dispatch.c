@@ -52,16 +52,17 @@ static const bs__result empty_result;
 
 /* ---- cursors ------------------------------------------------------------ */
 
-static void cursor_drop(serve_cursor *c)
+static void cursor_drop(serve *s, serve_cursor *c)
 {
     bs_backend_list_end(c->it);
+    s->cursor_bytes -= c->bytes;
     memset(c, 0, sizeof *c);
 }
 
 static void cursors_drop_all(serve *s)
 {
     for (size_t i = 0; i < BS_LIST_CURSORS; i++)
-        if (s->cursors[i].id) cursor_drop(&s->cursors[i]);
+        if (s->cursors[i].id) cursor_drop(s, &s->cursors[i]);
 }
 
 static serve_cursor *cursor_find(serve *s, uint64_t id)
@@ -71,18 +72,33 @@ static serve_cursor *cursor_find(serve *s, uint64_t id)
     return NULL;
 }
 
-/* A free slot, evicting the least recently used cursor when all are taken. */
-static serve_cursor *cursor_slot(serve *s)
+/* A free slot for a cursor whose entries hold bytes (counted), evicting the
+ * least recently used cursors while all slots are taken or the connection's
+ * cursors would hold more than --list-memory (list's posix reader stops at
+ * that size, so bytes fit alone). */
+static serve_cursor *cursor_slot(serve *s, size_t bytes)
 {
-    serve_cursor *lru = &s->cursors[0];
-    for (size_t i = 0; i < BS_LIST_CURSORS; i++) {
-        if (!s->cursors[i].id) return &s->cursors[i];
-        if (s->cursors[i].last_use < lru->last_use) lru = &s->cursors[i];
+    if (bytes > s->opt->list_memory) bytes = s->opt->list_memory; /* not posix: count it all */
+    for (;;) {
+        serve_cursor *slot = NULL, *lru = NULL;
+        for (size_t i = 0; i < BS_LIST_CURSORS; i++) {
+            serve_cursor *c = &s->cursors[i];
+            if (!c->id) {
+                if (!slot) slot = c;
+            } else if (!lru || c->last_use < lru->last_use) {
+                lru = c;
+            }
+        }
+        if (slot && s->cursor_bytes + bytes <= s->opt->list_memory) {
+            s->cursor_bytes += bytes;
+            slot->bytes = bytes;
+            return slot;
+        }
+        /* lru exists: the slots are taken, or other cursors hold memory */
+        serve_log(s, BS_LOG_DEBUG, "dropping list cursor %llu (%s)", (unsigned long long)lru->id,
+                  slot ? "list memory limit" : "too many open");
+        cursor_drop(s, lru);
     }
-    serve_log(s, BS_LOG_DEBUG, "dropping list cursor %llu (too many open)",
-              (unsigned long long)lru->id);
-    cursor_drop(lru);
-    return lru;
 }
 
 /* Fills one page from c into s->page; *more tells whether entries remain. */
@@ -382,6 +398,8 @@ static int h_store(serve *s, int gate)
 static int h_list(serve *s)
 {
     serve_cursor tmp = {0};
+    /* the directory is read whole: never more than a connection's cursors may hold */
+    s->backend->list_max = (size_t)(s->opt->list_memory / sizeof(bs_item_info));
     int rc = bs_backend_list_begin(s->backend, req.name, &tmp.it);
     if (rc) return rc;
     size_t n;
@@ -392,7 +410,8 @@ static int h_list(serve *s)
     }
     serve_cursor *c = &tmp;
     if (more) {
-        c = cursor_slot(s);
+        c = cursor_slot(s, tmp.it->bytes);
+        tmp.bytes = c->bytes;
         *c = tmp;
         c->id = ++s->next_cursor;
         c->last_use = s->requests;
@@ -411,14 +430,14 @@ static int h_list_next(serve *s)
     bool more;
     int rc = page_fill(s, c, NULL, req.limit, &n, &more);
     if (!rc) rc = send_page(s, c, n, more);
-    if (rc || !more) cursor_drop(c);
+    if (rc || !more) cursor_drop(s, c);
     return rc;
 }
 
 static int h_list_end(serve *s)
 {
     serve_cursor *c = cursor_find(s, req.cursor);
-    if (c) cursor_drop(c);
+    if (c) cursor_drop(s, c);
     return reply_ok(s, req.id, req.method, &empty_result);
 }
 

@@ -191,6 +191,7 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
         .max_frame = sel & 32 ? BS_FRAME_MIN : BS_FRAME_DEFAULT,
         .max_value = BS_VALUE_DEFAULT,
         .max_inflight = BS_INFLIGHT_DEFAULT,
+        .list_memory = sel & 128 ? SERVE_LIST_MEMORY_MIN : SERVE_LIST_MEMORY_DEFAULT,
     };
     FUZZ_CHECK(serve_roots_open(&o) == 0, "restriction roots: %s", bs_error_message());
     static serve s;

@@ -216,3 +216,63 @@ Test(hostile, load_refuses_a_value_over_the_servers_limit)
     free(got);
     cr_assert_eq(srv_stop(&s), 0);
 }
+
+/* n empty files named %05u in the new directory path. */
+static void make_files(const char *path, unsigned n)
+{
+    cr_assert_eq(mkdir(path, 0700), 0, "%s", path);
+    for (unsigned i = 0; i < n; i++) {
+        char f[4200];
+        snprintf(f, sizeof f, "%s/%05u", path, i);
+        FILE *fp = fopen(f, "w");
+        cr_assert_not_null(fp, "%s", f);
+        fclose(fp);
+    }
+}
+
+static const char *first_name(const bs__result *res)
+{
+    static bs_item_info it;
+    size_t pos = 0;
+    cr_assert_eq(bs__list_entry_next(res, &pos, &it), 1);
+    return it.name;
+}
+
+Test(hostile, list_cursors_hold_at_most_the_list_memory)
+{
+    /* 64 KiB: about 400 entries; 300 fit once, not twice */
+    const char *args[] = {"--list-memory", "64KiB", NULL};
+    srv s;
+    started(&s, args, P("st"));
+    make_files(P("st/big"), 1000);
+    make_files(P("st/d1"), 300);
+    make_files(P("st/d2"), 300);
+    bs__req r = {.method = BS_M_LIST, .name = "big"};
+    bs__result res;
+    cr_assert_eq(srv_call(&s, &r, &res), BS_ERR_INVALID, "a directory over the limit");
+    cr_assert_not_null(strstr(srv_last_error, "list memory limit"), "%s", srv_last_error);
+
+    r = (bs__req){.method = BS_M_LIST, .name = "d1", .limit = 10};
+    cr_assert_eq(srv_call(&s, &r, &res), 0, "%s", srv_last_error);
+    cr_assert(res.has_cursor);
+    uint64_t c1 = res.cursor;
+    r.name = "d2";
+    cr_assert_eq(srv_call(&s, &r, &res), 0, "%s", srv_last_error);
+    cr_assert(res.has_cursor);
+    uint64_t c2 = res.cursor;
+    /* both would hold ~96 KB: the older one was dropped for the newer */
+    r = (bs__req){.method = BS_M_LIST_NEXT, .cursor = c1, .limit = 10};
+    cr_assert_eq(srv_call(&s, &r, &res), BS_ERR_INVALID, "cursor 1 kept past the limit");
+    r.cursor = c2;
+    cr_assert_eq(srv_call(&s, &r, &res), 0, "%s", srv_last_error);
+    cr_assert_eq(res.n_entries, 10);
+    cr_assert_str_eq(first_name(&res), "00010");
+
+    /* a dropped listing resumes with after, and the rest comes whole */
+    r = (bs__req){.method = BS_M_LIST, .name = "d1", .after = "00009"};
+    cr_assert_eq(srv_call(&s, &r, &res), 0, "%s", srv_last_error);
+    cr_assert(!res.has_cursor);
+    cr_assert_eq(res.n_entries, 290);
+    cr_assert_str_eq(first_name(&res), "00010");
+    cr_assert_eq(srv_stop(&s), 0);
+}

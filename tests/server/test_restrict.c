@@ -244,6 +244,9 @@ Test(restrict, startup_errors_have_distinct_codes_and_messages)
     const char *perm[] = {"--permissions", "{\"data\": \"xyz\"}", NULL};
     cr_assert_eq(run_exit(perm, err, sizeof err), 3);
     cr_assert_not_null(strstr(err, "--permissions"), "%s", err);
+    const char *lmem[] = {"--list-memory", "1000", NULL};
+    cr_assert_eq(run_exit(lmem, err, sizeof err), 3);
+    cr_assert_not_null(strstr(err, "--list-memory"), "%s", err);
     const char *umask_[] = {"--umask", "999", NULL};
     cr_assert_eq(run_exit(umask_, err, sizeof err), 3);
     const char *level[] = {"--log-level", "loud", NULL};
@@ -264,7 +267,8 @@ Test(restrict, startup_errors_have_distinct_codes_and_messages)
     out[n] = '\0';
     srv_stop(&s);
     const char *opts[] = {"--restrict-to-path", "--restrict-to-repository", "--permissions",
-                          "--read-only", "--quota", "--umask", "--log-level", "--log-file",
+                          "--read-only", "--quota", "--umask", "--list-memory", "--log-level",
+                          "--log-file",
                           "--backend", "--help", "--version", "Exit codes"};
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         cr_assert_not_null(strstr(out, opts[i]), "--help lists %s", opts[i]);
