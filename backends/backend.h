@@ -127,6 +127,7 @@ typedef struct bs_posix_place {
     const char *leaf;        /* the store's name in parentfd; "" = parentfd itself */
     int quotafd;             /* directory keeping the quota account; -1: the store */
     const char *perm_prefix; /* permissions are matched against "prefix/name"; NULL: name */
+    int64_t quota_min;       /* quota: bytes an item counts at least, and a directory; 0: sizes */
 } bs_posix_place;
 int bs__posixfs_new_at(bs_backend **out, const bs_posix_place *pl, const bs_backend_config *cfg);
 int bs__sftp_new(bs_backend **out, const char *url, const bs_backend_config *cfg);

@@ -151,7 +151,7 @@ static int use_path(serve *s, const char *path, bool make)
     free(s->backend_path);
     s->backend_path = NULL;
     bs_posix_place where = {.parentfd = pl.parentfd, .leaf = pl.leaf, .quotafd = pl.quotafd,
-                            .perm_prefix = pl.prefix};
+                            .perm_prefix = pl.prefix, .quota_min = SERVE_QUOTA_MIN};
     bs_backend_config cfg = {.permissions = s->opt->permissions, .quota = s->opt->quota};
     rc = bs__posixfs_new_at(&s->backend, &where, &cfg);
     serve_place_release(&pl);

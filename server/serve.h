@@ -33,6 +33,10 @@
 #define SERVE_LIST_MEMORY_DEFAULT (64ull << 20)
 #define SERVE_LIST_MEMORY_MIN (64ull << 10)
 
+/* With --quota, every item counts at least this, and every directory this
+ * (one filesystem block): empty items and directories are not free. */
+#define SERVE_QUOTA_MIN 4096
+
 /* What the operator decided; the client can change none of it. */
 typedef struct serve_opts {
     char **restrict_paths;   /* resolved, without trailing '/' ("/" itself kept) */

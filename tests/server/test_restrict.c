@@ -158,13 +158,13 @@ Test(restrict, permission_presets_are_enforced)
 
 Test(restrict, quota_overrun_is_refused_and_the_store_unchanged)
 {
-    const char *args[] = {"--quota", "10000", NULL};
+    const char *args[] = {"--quota", "20000", NULL};
     srv s;
     started(&s, args);
-    cr_assert_eq(s.hello.quota, 10000);
+    cr_assert_eq(s.hello.quota, 20000);
     cr_assert_eq(srv_open(&s, "create", P("q")), 0);
     cr_assert_eq(srv_open(&s, "open", P("q")), 0);
-    uint8_t buf[6000];
+    uint8_t buf[10000];
     bs_test_fill(buf, sizeof buf, 1);
     cr_assert_eq(srv_store(&s, "data/a", buf, sizeof buf), 0);
     cr_assert_eq(srv_store(&s, "data/b", buf, sizeof buf), BS_ERR_QUOTA);
@@ -175,8 +175,8 @@ Test(restrict, quota_overrun_is_refused_and_the_store_unchanged)
     cr_assert_eq(res.n_entries, 1, "only the first value is there");
     r = (bs__req){.method = BS_M_QUOTA};
     cr_assert_eq(srv_call(&s, &r, &res), 0);
-    cr_assert_eq(res.quota.limit, 10000);
-    cr_assert_eq(res.quota.usage, 6000);
+    cr_assert_eq(res.quota.limit, 20000);
+    cr_assert_eq(res.quota.usage, 10000 + 4096, "the value and its directory");
     cr_assert_eq(srv_stop(&s), 0);
 }
 
