@@ -463,8 +463,11 @@ static int posixfs_mkdir(bs_backend *b, const char *name)
     posixfs *p = P(b);
     int rc = check(p, name, "w");
     if (rc) return rc;
-    /* a directory counts p->qmin: at least one must fit */
-    if (p->quota > 0 && p->qmin && (rc = quota_precheck(p, name, 0, 0))) return rc;
+    if (p->quota > 0 && p->qmin) { /* a new directory counts p->qmin: one must fit */
+        int fd = bs__beneath_open(p->basefd, name, O_PATH | O_DIRECTORY, 0);
+        if (fd >= 0) close(fd);
+        else if ((rc = quota_precheck(p, name, 0, 0))) return rc;
+    }
     unsigned made;
     int fd = bs__beneath_mkdirs(p->basefd, name, p->fsync, &made);
     int err = errno;

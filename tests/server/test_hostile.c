@@ -311,6 +311,7 @@ Test(hostile, empty_items_and_directories_count_for_the_quota)
     }
     cr_assert_eq(rc, BS_ERR_QUOTA, "%s", srv_last_error);
     cr_assert_eq(made, 10, "empty directories");
+    cr_assert_eq(srv_simple(&s, BS_M_MKDIR, "d00"), 0, "an existing one costs nothing");
     cr_assert_eq(srv_simple(&s, BS_M_RMDIR, "d00"), 0, "%s", srv_last_error);
     int64_t usage = usage_of(&s);
     cr_assert_eq(usage, 23 * 4096);
