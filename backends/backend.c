@@ -126,6 +126,15 @@ int bs_backend_info(bs_backend *b, const char *name, bs_item_info *out)
     return 0;
 }
 
+int bs__value_too_large(const char *what, const char *name, uint64_t size, uint64_t max)
+{
+    if (size == UINT64_MAX)
+        return bs__error_set(BS_ERR_INVALID, "%s %s: more than the value limit (%llu bytes)",
+                             what, name, (unsigned long long)max);
+    return bs__error_set(BS_ERR_INVALID, "%s %s: %llu bytes exceed the value limit (%llu)", what,
+                         name, (unsigned long long)size, (unsigned long long)max);
+}
+
 int bs_backend_load(bs_backend *b, const char *name, int64_t offset, int64_t size,
                     uint8_t **out, size_t *out_len)
 {
@@ -138,7 +147,25 @@ int bs_backend_load(bs_backend *b, const char *name, int64_t offset, int64_t siz
     /* no byte lies at or past INT64_MAX: a range reaching there ends there,
      * so no backend ever computes an offset + size that overflows */
     if (offset >= 0 && size > 0 && offset > INT64_MAX - size) size = INT64_MAX - offset;
-    return b->ops->load(b, name, offset, size, out, out_len);
+    if (b->value_max && (size == BS_SIZE_ALL || (uint64_t)size > b->value_max) &&
+        strcmp(b->ops->scheme, "file") != 0) {
+        /* the posix backend checks after its fstat; others ask first */
+        bs_item_info info;
+        if ((rc = b->ops->info(b, name, &info))) return rc;
+        uint64_t start = offset >= 0 ? (uint64_t)offset
+                         : (uint64_t)-offset > info.size ? 0 : info.size - (uint64_t)-offset;
+        uint64_t avail = start < info.size ? info.size - start : 0;
+        uint64_t want = size == BS_SIZE_ALL || (uint64_t)size > avail ? avail : (uint64_t)size;
+        if (want > b->value_max) return bs__value_too_large("load", name, want, b->value_max);
+    }
+    int lrc = b->ops->load(b, name, offset, size, out, out_len);
+    if (!lrc && b->value_max && *out_len > b->value_max) { /* it grew meanwhile */
+        free(*out);
+        *out = NULL;
+        lrc = bs__value_too_large("load", name, *out_len, b->value_max);
+        *out_len = 0;
+    }
+    return lrc;
 }
 
 int bs_backend_store(bs_backend *b, const char *name, const void *data, size_t len)
@@ -283,6 +310,14 @@ int bs_backend_defrag(bs_backend *b, const bs_defrag_source *src, size_t n,
         if ((rc = bs__name_validate(trimmed))) return rc;
     }
     if (levels < 0 || levels > 8) return bs__error_set(BS_ERR_INVALID, "bad nesting level");
+    if (b->value_max) { /* bound the result before anything is read or written */
+        uint64_t total = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (src[i].size > b->value_max - total)
+                return bs__value_too_large("defrag", "result", UINT64_MAX, b->value_max);
+            total += src[i].size;
+        }
+    }
     if (b->ops->defrag) return b->ops->defrag(b, src, n, target, alg, ns, levels, out_name);
     return generic_defrag(b, src, n, target, alg, ns, levels, out_name);
 }
@@ -302,6 +337,13 @@ size_t bs_backend_window(bs_backend *b)
     if (!b || !b->ops->window) return 1;
     size_t w = b->ops->window(b);
     return w ? w : 1;
+}
+
+uint64_t bs__backend_value_limit(bs_backend *b)
+{
+    uint64_t lim = b->ops->value_limit ? b->ops->value_limit(b) : 0;
+    if (b->value_max && (!lim || b->value_max < lim)) lim = b->value_max;
+    return lim;
 }
 
 static int check_op(bs_backend *b, const bs_op *op)

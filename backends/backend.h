@@ -56,7 +56,14 @@ typedef struct bs_backend_ops {
                  void *ctx);
     int (*submit)(bs_backend *b, const bs_op *op);
     int (*flush)(bs_backend *b, size_t *failed);
+    /* Optional: the largest value one load may return (a server's limit);
+     * 0 or NULL: no limit known. */
+    uint64_t (*value_limit)(bs_backend *b);
 } bs_backend_ops;
+
+/* The largest value one load may return (the value_limit slot and
+ * value_max, the smaller); 0: no limit known. */
+uint64_t bs__backend_value_limit(bs_backend *b);
 
 /* Base of every backend: embed as the first member of the implementation. */
 struct bs_backend {
@@ -67,6 +74,12 @@ struct bs_backend {
     size_t parked_failed;
     int parked_rc;
     char parked_msg[256];
+    /* 0: none. Else load refuses (before reading it) a value, and defrag a
+     * result, larger than this (BS_ERR_INVALID). borgstore-serve sets it. */
+    uint64_t value_max;
+    /* 0: none. Else the posix backend's list refuses (BS_ERR_INVALID) a
+     * directory of more entries, while reading it. borgstore-serve sets it. */
+    size_t list_max;
 };
 
 /* Base of every list iterator: embed as the first member. next returns 1 with
@@ -74,6 +87,7 @@ struct bs_backend {
 struct bs_list_iter {
     int (*next)(bs_list_iter *it, bs_item_info *out);
     void (*end)(bs_list_iter *it);
+    size_t bytes; /* memory its entries hold until end (0: unknown) */
 };
 
 /* A backend constructor as registered for a URL scheme. url is the full URL;
@@ -105,6 +119,10 @@ void bs__backend_run_one(bs_backend *b, const bs_op *op, bs_op_result *res);
 int bs__backend_rerun_one(bs_backend *b, const bs_op *op, size_t index, bool cut,
                           bs_op_cb cb, void *ctx, bool *stopped);
 
+/* BS_ERR_INVALID: what (load, defrag) of name would exceed the value limit
+ * max (size UINT64_MAX: by an unknown amount). */
+int bs__value_too_large(const char *what, const char *name, uint64_t size, uint64_t max);
+
 /* Constructors of the built-in backends. */
 int bs__posixfs_new(bs_backend **out, const char *url, const bs_backend_config *cfg);
 /* A posix store reached through directory handles instead of a path, so that
@@ -116,6 +134,7 @@ typedef struct bs_posix_place {
     const char *leaf;        /* the store's name in parentfd; "" = parentfd itself */
     int quotafd;             /* directory keeping the quota account; -1: the store */
     const char *perm_prefix; /* permissions are matched against "prefix/name"; NULL: name */
+    int64_t quota_min;       /* quota: bytes an item counts at least, and a directory; 0: sizes */
 } bs_posix_place;
 int bs__posixfs_new_at(bs_backend **out, const bs_posix_place *pl, const bs_backend_config *cfg);
 int bs__sftp_new(bs_backend **out, const char *url, const bs_backend_config *cfg);

@@ -40,4 +40,5 @@ static int cmp_by_name(const void *a, const void *b)
 void bs__list_array_sort(bs_list_array *it)
 {
     if (it->n > 1) qsort(it->items, it->n, sizeof *it->items, cmp_by_name);
+    it->base.bytes = it->n * sizeof *it->items;
 }

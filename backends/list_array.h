@@ -21,7 +21,8 @@ bs_list_array *bs__list_array_new(void);
 /* Frees the items and the iterator (what its end does). */
 void bs__list_array_free(bs_list_array *it);
 
-/* Sorts items[0..n) by name, in byte order (strcmp). */
+/* Sorts items[0..n) by name, in byte order (strcmp), and records the
+ * memory held in base.bytes (called once the listing is collected). */
 void bs__list_array_sort(bs_list_array *it);
 
 #endif

@@ -141,9 +141,9 @@ int bs__fsync_dir(int dirfd)
     return rc;
 }
 
-int bs__beneath_mkdirs(int basefd, const char *rel, bool do_fsync, bool *created)
+int bs__beneath_mkdirs(int basefd, const char *rel, bool do_fsync, unsigned *created)
 {
-    if (created) *created = false;
+    if (created) *created = 0;
     int fd = bs__beneath_open(basefd, rel, O_PATH | O_DIRECTORY, 0);
     if (fd >= 0 || errno != ENOENT) return fd;
 
@@ -167,7 +167,7 @@ int bs__beneath_mkdirs(int basefd, const char *rel, bool do_fsync, bool *created
         int next = bs__beneath_open(basefd, buf, O_PATH | O_DIRECTORY, 0);
         if (next < 0 && errno == ENOENT) {
             if (mkdirat(parent, comp, 0777) == 0) {
-                if (created) *created = true;
+                if (created) (*created)++;
                 if (do_fsync && bs__fsync_dir(parent) < 0) {
                     int err = errno;
                     if (parent != basefd) close(parent);

@@ -18,8 +18,8 @@ int bs__beneath_open(int basefd, const char *rel, int flags, mode_t mode);
 /* mkdir -p of rel beneath basefd (mode 0777 & ~umask for new directories);
  * existing directories are fine. Returns an O_PATH fd of the directory or -1
  * with errno. With do_fsync, the parent of every created directory is
- * fsynced. *created (may be NULL) tells whether anything was created. */
-int bs__beneath_mkdirs(int basefd, const char *rel, bool do_fsync, bool *created);
+ * fsynced. *created (may be NULL) counts the directories this call made. */
+int bs__beneath_mkdirs(int basefd, const char *rel, bool do_fsync, unsigned *created);
 
 /* fsync of the directory dirfd refers to (works for O_PATH fds).
  * 0 or -1 with errno. */

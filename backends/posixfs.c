@@ -47,6 +47,7 @@ typedef struct posixfs {
     char *leaf;              /* the store's name in parentfd ("": parentfd itself) */
     int quotafd;             /* the quota account's directory, -1: the store's own */
     char *perm_prefix;       /* permissions match "prefix/name" (NULL: name) */
+    int64_t qmin;            /* quota: an item counts at least this, a directory this */
 } posixfs;
 
 static posixfs *P(bs_backend *b) { return (posixfs *)b; }
@@ -183,6 +184,21 @@ static bool still_placed(posixfs *p, int fd, const char *rel)
     return st.st_dev == dev && st.st_ino == ino;
 }
 
+/* Counts n directories just made for the quota (with p->qmin). Made is
+ * made: when the count cannot be written, quota.hid is dropped so that the
+ * next lock rescans (as bs__quota_unlock does). */
+static void count_made_dirs(posixfs *p, unsigned n)
+{
+    if (!n || p->quota <= 0 || !p->qmin) return;
+    bs_quota_lock q;
+    if (bs__quota_lock(&q, qfd(p), p->qmin) == 0) {
+        q.usage += (int64_t)n * p->qmin;
+        if (bs__quota_unlock(&q, qfd(p), true, p->fsync) == 0) return;
+    }
+    (void)bs__quota_remove(qfd(p));
+    bs__error_clear();
+}
+
 /* Directory rel for creating entries in: open_dir, but a cached fd is first
  * checked with still_placed (and resolved again when it fails); a missing
  * directory is created when make. fd, or -1 with errno. */
@@ -195,10 +211,15 @@ static int dir_for_create(posixfs *p, const char *rel, bool make)
         fd = open_dir(p, rel, &cached);
     }
     if (fd < 0 && errno == ENOENT && make) {
+        unsigned made = 0, more;
         do {
-            fd = bs__beneath_mkdirs(p->basefd, rel, p->fsync, NULL);
+            fd = bs__beneath_mkdirs(p->basefd, rel, p->fsync, &more);
+            made += more;
         } while (retry_emfile(p, fd));
+        int err = errno;
+        count_made_dirs(p, made);
         if (fd >= 0) bs__dircache_insert(p->dirs, rel, fd); /* else close_dir closes it */
+        errno = err;
     }
     return fd;
 }
@@ -276,9 +297,13 @@ static int posixfs_create(bs_backend *b)
     int rc = check(p, "", "wW");
     if (rc) return rc;
     if (p->parentfd < 0 && (rc = mkdir_parents(p->path))) return rc;
-    if (p->parentfd >= 0 && *p->leaf && mkdirat(p->parentfd, p->leaf, 0777) < 0 &&
-        errno != EEXIST)
-        return bs__error_errno(errno, "creating the storage base path");
+    if (p->parentfd >= 0 && *p->leaf && mkdirat(p->parentfd, p->leaf, 0777) < 0) {
+        if (errno != EEXIST) return bs__error_errno(errno, "creating the storage base path");
+    } else if (p->parentfd >= 0 && *p->leaf && p->quotafd >= 0 && p->quota > 0 && p->qmin) {
+        /* a new directory in a shared account (placed and checked by the
+         * server): the next lock counts it by a scan */
+        (void)bs__quota_remove(p->quotafd);
+    }
     int fd = open_base(p, O_RDONLY | O_DIRECTORY);
     if (fd < 0) {
         if (errno == ENOTDIR)
@@ -403,7 +428,7 @@ static int posixfs_open(bs_backend *b)
         /* establish quota.hid now (scanning when missing), as Python does */
         bs_quota_lock q;
         int account = p->quotafd >= 0 ? p->quotafd : fd;
-        int rc = bs__quota_lock(&q, account);
+        int rc = bs__quota_lock(&q, account, p->qmin);
         if (!rc) rc = bs__quota_unlock(&q, account, false, p->fsync);
         if (rc) {
             bs__dircache_free(p->dirs);
@@ -431,12 +456,23 @@ static int posixfs_close(bs_backend *b)
 
 /* ---- directories --------------------------------------------------------- */
 
+static int quota_precheck(posixfs *p, const char *name, int64_t old, uint64_t len);
+
 static int posixfs_mkdir(bs_backend *b, const char *name)
 {
     posixfs *p = P(b);
     int rc = check(p, name, "w");
     if (rc) return rc;
-    int fd = bs__beneath_mkdirs(p->basefd, name, p->fsync, NULL);
+    if (p->quota > 0 && p->qmin) { /* a new directory counts p->qmin: one must fit */
+        int fd = bs__beneath_open(p->basefd, name, O_PATH | O_DIRECTORY, 0);
+        if (fd >= 0) close(fd);
+        else if ((rc = quota_precheck(p, name, 0, 0))) return rc;
+    }
+    unsigned made;
+    int fd = bs__beneath_mkdirs(p->basefd, name, p->fsync, &made);
+    int err = errno;
+    count_made_dirs(p, made);
+    errno = err;
     if (fd < 0 && (errno == ENOTDIR || errno == EEXIST))
         return bs__error_set(BS_ERR_IO, "mkdir %s: exists and is not a directory", name);
     if (fd < 0) return fail(errno, "mkdir", name);
@@ -471,6 +507,13 @@ static int posixfs_rmdir(bs_backend *b, const char *name)
     }
     if (p->fsync && bs__fsync_dir(dfd) < 0) rc = fail(errno, "rmdir", name);
     close_dir(p, dfd);
+    if (!rc && p->quota > 0 && p->qmin) { /* a directory counted p->qmin */
+        bs_quota_lock q;
+        if (!(rc = bs__quota_lock(&q, qfd(p), p->qmin))) {
+            q.usage -= p->qmin;
+            rc = bs__quota_unlock(&q, qfd(p), true, p->fsync);
+        }
+    }
     return rc;
 }
 
@@ -650,6 +693,11 @@ static int posixfs_load(bs_backend *b, const char *name, int64_t offset, int64_t
     }
     uint64_t avail = start < fsize ? (uint64_t)(fsize - start) : 0;
     uint64_t want = size == BS_SIZE_ALL || (uint64_t)size > avail ? avail : (uint64_t)size;
+    if (p->base.value_max && want > p->base.value_max) { /* before reading it */
+        free(buf);
+        close(fd);
+        return bs__value_too_large("load", name, want, p->base.value_max);
+    }
     if (want > SIZE_MAX - 1) {
         free(buf);
         close(fd);
@@ -724,10 +772,18 @@ static int posixfs_hash(bs_backend *b, const char *name, bs_hash_alg alg,
 
 /* ---- store / delete / move / defrag -------------------------------------- */
 
-/* Bytes that replacing or removing the entry st frees (regular files only). */
-static int64_t counted_size(const struct stat *st)
+/* What a value of len bytes counts for the quota: at least p->qmin. */
+static int64_t charge(const posixfs *p, int64_t len)
 {
-    return S_ISREG(st->st_mode) ? (int64_t)st->st_size : 0;
+    return len < p->qmin ? p->qmin : len;
+}
+
+/* Bytes that replacing or removing the entry st frees (as bs__quota_scan
+ * counts it: regular files, and directories when p->qmin is set). */
+static int64_t counted_size(const posixfs *p, const struct stat *st)
+{
+    if (S_ISDIR(st->st_mode)) return p->qmin;
+    return S_ISREG(st->st_mode) ? charge(p, (int64_t)st->st_size) : 0;
 }
 
 /* Next temp name number: splitmix64 of seed + counter, distinct within the
@@ -780,11 +836,11 @@ static int finish_temp(posixfs *p, int fd)
 static int quota_precheck(posixfs *p, const char *name, int64_t old, uint64_t len)
 {
     bs_quota_lock q;
-    int rc = bs__quota_lock(&q, qfd(p));
+    int rc = bs__quota_lock(&q, qfd(p), p->qmin);
     if (rc) return rc;
     int64_t usage = q.usage;
     if ((rc = bs__quota_unlock(&q, qfd(p), false, p->fsync))) return rc;
-    if (len > (uint64_t)INT64_MAX || usage - old + (int64_t)len > p->quota)
+    if (len > (uint64_t)INT64_MAX || usage - old + charge(p, (int64_t)len) > p->quota)
         return bs__error_set(BS_ERR_QUOTA, "%s: %llu bytes would exceed the quota (%lld of %lld "
                              "bytes in use)", name, (unsigned long long)len, (long long)usage,
                              (long long)p->quota);
@@ -845,16 +901,16 @@ static int commit_temp(posixfs *p, int tdfd, const char *tmp, int dfd, const cha
     int rc = 0;
     struct stat st;
     if (p->quota > 0) {
-        if ((rc = bs__quota_lock(&q, qfd(p)))) goto fail;
+        if ((rc = bs__quota_lock(&q, qfd(p), p->qmin))) goto fail;
         int64_t old = 0;
-        if (fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) old = counted_size(&st);
-        if (q.usage - old + len > p->quota) {
+        if (fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) old = counted_size(p, &st);
+        if (q.usage - old + charge(p, len) > p->quota) {
             rc = bs__error_set(BS_ERR_QUOTA, "%s: %lld bytes would exceed the quota (%lld of "
                                "%lld bytes in use)", name, (long long)len, (long long)q.usage,
                                (long long)p->quota);
             goto fail;
         }
-        q.usage += len - old;
+        q.usage += charge(p, len) - old;
     }
     /* a planted symlink is not replaced (ELOOP); without W nothing is */
     bool replace = may_replace(p, name);
@@ -905,7 +961,7 @@ static int posixfs_store(bs_backend *b, const char *name, const void *data, size
         rc = check(p, name, exists ? "W" : "wW");
         if (!rc && exists && S_ISLNK(st.st_mode)) rc = fail(ELOOP, "store", name);
         if (!rc && p->quota > 0)
-            rc = quota_precheck(p, name, exists ? counted_size(&st) : 0, len);
+            rc = quota_precheck(p, name, exists ? counted_size(p, &st) : 0, len);
         if (rc) {
             close_dir(p, dfd);
             return rc;
@@ -954,7 +1010,7 @@ static int posixfs_delete(bs_backend *b, const char *name)
     char parent[BS_NAME_BUF];
     const char *leaf = split(name, parent);
     bs_quota_lock q = {.fd = -1};
-    if (p->quota > 0 && (rc = bs__quota_lock(&q, qfd(p)))) return rc;
+    if (p->quota > 0 && (rc = bs__quota_lock(&q, qfd(p), p->qmin))) return rc;
     int64_t size = 0;
     int dfd, r, err;
     for (;;) {
@@ -968,7 +1024,7 @@ static int posixfs_delete(bs_backend *b, const char *name)
         }
         struct stat st;
         if (p->quota > 0 && fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0)
-            size = counted_size(&st);
+            size = counted_size(p, &st);
         /* a planted symlink may be deleted: that removes the link, not its target */
         r = unlinkat(dfd, leaf, 0);
         err = errno;
@@ -1046,12 +1102,12 @@ static int posixfs_move(bs_backend *b, const char *cur, const char *dst)
     bs_quota_lock q = {.fd = -1};
     int64_t replaced = 0;
     if (p->quota > 0) {
-        if ((rc = bs__quota_lock(&q, qfd(p)))) goto out;
+        if ((rc = bs__quota_lock(&q, qfd(p), p->qmin))) goto out;
         /* a replaced target stops counting (unless it is the source itself) */
         if (fstatat(dfd, dleaf, &dst_st, AT_SYMLINK_NOFOLLOW) == 0 &&
             fstatat(sfd, sleaf, &sst, AT_SYMLINK_NOFOLLOW) == 0 &&
             !(dst_st.st_ino == sst.st_ino && dst_st.st_dev == sst.st_dev))
-            replaced = counted_size(&dst_st);
+            replaced = counted_size(p, &dst_st);
     }
     bool replace = may_replace(p, dst);
     if ((!replace ? rename_noreplace(sfd, sleaf, dfd, dleaf)
@@ -1125,6 +1181,22 @@ static int posixfs_defrag(bs_backend *b, const bs_defrag_source *src, size_t n,
             return bs__error_set(BS_ERR_INVALID, "defrag: block %zu is out of range", i);
         total += src[i].size;
     }
+    if (p->quota > 0) {
+        /* nothing is written before the result is known to fit: a replaced
+         * target frees its bytes (a content-named one is counted as new) */
+        int64_t old = 0;
+        if (target) {
+            char tp[BS_NAME_BUF];
+            const char *tl = split(target, tp);
+            bool cached;
+            int cur = open_dir(p, tp, &cached);
+            struct stat tst;
+            if (cur >= 0 && fstatat(cur, tl, &tst, AT_SYMLINK_NOFOLLOW) == 0)
+                old = counted_size(p, &tst);
+            close_dir(p, cur);
+        }
+        if ((rc = quota_precheck(p, probe, old, total))) return rc;
+    }
     bs_hash_ctx ctx = {0}; /* started below, once the temp file exists */
     if (!target && (rc = bs__hash_check(alg))) return rc;
 
@@ -1194,7 +1266,7 @@ static int posixfs_defrag(bs_backend *b, const bs_defrag_source *src, size_t n,
     close_dir(p, cur);
     if ((rc = check(p, out_name, exists ? "W" : "wW"))) goto done;
     if (p->quota > 0 &&
-        (rc = quota_precheck(p, out_name, exists ? counted_size(&st) : 0, total)))
+        (rc = quota_precheck(p, out_name, exists ? counted_size(p, &st) : 0, total)))
         goto done;
     if ((dfd = dir_for_write(p, parent, "defrag to", out_name)) < 0) {
         rc = dfd;
@@ -1254,8 +1326,15 @@ static int posixfs_list_begin(bs_backend *b, const char *name, bs_list_iter **ou
             break;
         }
         if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) continue; /* symlinks etc. */
+        if (p->base.list_max && it->n >= p->base.list_max) { /* stop reading: bounded memory */
+            rc = bs__error_set(BS_ERR_INVALID, "list %s: more than %zu entries, over the "
+                               "server's list memory limit", *name ? name : "(root)",
+                               p->base.list_max);
+            break;
+        }
         if (it->n == cap) {
             size_t ncap = cap ? cap * 2 : 64;
+            if (p->base.list_max && ncap > p->base.list_max) ncap = p->base.list_max;
             bs_item_info *ni = realloc(it->items, ncap * sizeof *ni);
             if (!ni) {
                 rc = bs__error_set(BS_ERR_NOMEM, "list %s", name);
@@ -1291,7 +1370,7 @@ static int posixfs_quota(bs_backend *b, bs_quota *out)
     out->limit = out->usage = -1;
     if (p->quota <= 0) return 0; /* not tracked (no quota.hid is kept) */
     bs_quota_lock q;
-    int rc = bs__quota_lock(&q, qfd(p));
+    int rc = bs__quota_lock(&q, qfd(p), p->qmin);
     if (rc) return rc;
     int64_t usage = q.usage;
     if ((rc = bs__quota_unlock(&q, qfd(p), false, p->fsync))) return rc;
@@ -1387,6 +1466,7 @@ int bs__posixfs_new_at(bs_backend **out, const bs_posix_place *pl, const bs_back
     if (pl->quotafd >= 0) p->quotafd = fcntl(pl->quotafd, F_DUPFD_CLOEXEC, 0);
     p->leaf = strdup(pl->leaf ? pl->leaf : "");
     if (pl->perm_prefix && *pl->perm_prefix) p->perm_prefix = strdup(pl->perm_prefix);
+    p->qmin = pl->quota_min;
     if (p->parentfd < 0 || (pl->quotafd >= 0 && p->quotafd < 0))
         rc = bs__error_errno(errno, "placing the store");
     else if (!p->leaf || (pl->perm_prefix && *pl->perm_prefix && !p->perm_prefix))

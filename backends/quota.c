@@ -22,7 +22,7 @@
 #define MAX_SCAN_DEPTH 64
 #define MAX_LOCK_RETRIES 1000
 
-static int scan_dir(int dirfd, int depth, int64_t *total)
+static int scan_dir(int dirfd, int depth, int64_t floor, int64_t *total)
 {
     if (depth > MAX_SCAN_DEPTH)
         return bs__error_set(BS_ERR_IO, "quota scan: directories nested too deeply");
@@ -52,7 +52,7 @@ static int scan_dir(int dirfd, int depth, int64_t *total)
         }
         if (S_ISREG(st.st_mode)) {
             if (!bs__ends_with(n, BS_TMP_SUFFIX) && !bs__ends_with(n, BS_HID_SUFFIX))
-                *total += st.st_size;
+                *total += st.st_size < floor ? floor : st.st_size;
         } else if (S_ISDIR(st.st_mode)) {
             int sub = openat(dirfd, n, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (sub < 0) {
@@ -60,7 +60,8 @@ static int scan_dir(int dirfd, int depth, int64_t *total)
                 rc = bs__error_errno(errno, "quota scan");
                 break;
             }
-            rc = scan_dir(sub, depth + 1, total);
+            *total += floor;
+            rc = scan_dir(sub, depth + 1, floor, total);
             close(sub);
         }
     }
@@ -68,10 +69,10 @@ static int scan_dir(int dirfd, int depth, int64_t *total)
     return rc;
 }
 
-int bs__quota_scan(int basefd, int64_t *out)
+int bs__quota_scan(int basefd, int64_t floor, int64_t *out)
 {
     int64_t total = 0;
-    int rc = scan_dir(basefd, 0, &total);
+    int rc = scan_dir(basefd, 0, floor, &total);
     *out = rc ? 0 : total;
     return rc;
 }
@@ -101,7 +102,7 @@ static int flock_retry(int fd, int op)
     return rc;
 }
 
-int bs__quota_lock(bs_quota_lock *q, int basefd)
+int bs__quota_lock(bs_quota_lock *q, int basefd, int64_t floor)
 {
     q->fd = -1;
     q->usage = 0;
@@ -145,7 +146,7 @@ int bs__quota_lock(bs_quota_lock *q, int basefd)
         buf[n] = '\0';
         q->fd = fd;
         if (!parse_usage(buf, &q->usage)) {
-            int rc = bs__quota_scan(basefd, &q->usage);
+            int rc = bs__quota_scan(basefd, floor, &q->usage);
             if (rc) {
                 close(fd);
                 q->fd = -1;

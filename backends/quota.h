@@ -18,10 +18,10 @@ typedef struct bs_quota_lock {
 } bs_quota_lock;
 
 /* Takes the exclusive lock (creating quota.hid when missing) and reads the
- * usage, scanning the store when the file is missing or does not hold a
- * decimal number. Returns 0 or BS_ERR_IO / BS_ERR_PERMISSION (message names
- * quota.hid). */
-int bs__quota_lock(bs_quota_lock *q, int basefd);
+ * usage, scanning the store (with floor, see bs__quota_scan) when the file
+ * is missing or does not hold a decimal number. Returns 0 or BS_ERR_IO /
+ * BS_ERR_PERMISSION (message names quota.hid). */
+int bs__quota_lock(bs_quota_lock *q, int basefd, int64_t floor);
 
 /* Writes q->usage (when write, or when it came from a scan) atomically
  * (temp file + rename, fsynced with do_fsync) and releases the lock.
@@ -31,8 +31,10 @@ int bs__quota_lock(bs_quota_lock *q, int basefd);
 int bs__quota_unlock(bs_quota_lock *q, int basefd, bool write, bool do_fsync);
 
 /* Sum of the sizes of all regular files below basefd, excluding *.hid and
- * *.tmp, never following symlinks. 0 or BS_ERR_*. */
-int bs__quota_scan(int basefd, int64_t *out);
+ * *.tmp, never following symlinks. With floor > 0 every file counts at
+ * least floor bytes, and every directory below basefd floor bytes (what
+ * borgstore-serve's stores count). 0 or BS_ERR_*. */
+int bs__quota_scan(int basefd, int64_t floor, int64_t *out);
 
 /* Removes quota.hid (Python does this when a store is opened without
  * quota). Missing is fine. 0 or -1 with errno. */

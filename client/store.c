@@ -16,6 +16,7 @@
 #include "common/nesting.h"
 
 #include "client/cache.h"
+#include "backends/backend.h"
 #include "client/store_internal.h"
 
 /* ---- time ---------------------------------------------------------------- */
@@ -807,4 +808,12 @@ void bs_store_stats_get(bs_store *s, bs_store_stats *out)
     out->load_throughput = out->load_time > 0 ? (double)out->load_volume / out->load_time : 0;
     out->store_throughput =
         out->store_time > 0 ? (double)out->store_volume / out->store_time : 0;
+}
+
+uint64_t bs__store_value_limit(bs_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    uint64_t lim = bs__backend_value_limit(s->b);
+    pthread_mutex_unlock(&s->mu);
+    return lim;
 }

@@ -72,6 +72,10 @@ int bs__store_find_locked(bs_store *s, const char *name, bool deleted, char out[
 /* Rewrites a backend NOT_FOUND about a nested name into one about name. */
 int bs__store_not_found(int rc, const char *name, bool deleted);
 
+/* The largest value one load of the store's backend may return (0: none
+ * known), so streamed loads ask for pieces the server will send. */
+uint64_t bs__store_value_limit(bs_store *s);
+
 /* Source and target backend names of a move; *src_deleted tells whether the
  * source is a soft-deleted item. */
 int bs__store_move_names(bs_store *s, const char *name, const char *new_name, bs_move_mode mode,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "borgstore/store.h"
+#include "client/store_internal.h"
 #include "common/error.h"
 
 #define DEFAULT_CHUNK (8u << 20)
@@ -17,6 +18,8 @@ int bs_store_load_to(bs_store *s, const char *name, int64_t offset, int64_t size
     if (size < 0 && size != BS_SIZE_ALL)
         return bs__error_set(BS_ERR_INVALID, "negative size for %s", name);
     if (chunk == 0) chunk = DEFAULT_CHUNK;
+    uint64_t limit = bs__store_value_limit(s); /* borgstore-serve --max-value */
+    if (limit && chunk > limit) chunk = (size_t)limit;
     /* pieces are loaded at absolute offsets: a negative offset needs the
      * size first; otherwise a piece shorter than asked is the last one, so
      * a small value costs one load, as bs_store_load */

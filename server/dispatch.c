@@ -54,16 +54,17 @@ static const bs__result empty_result;
 
 /* ---- cursors ------------------------------------------------------------ */
 
-static void cursor_drop(serve_cursor *c)
+static void cursor_drop(serve *s, serve_cursor *c)
 {
     bs_backend_list_end(c->it);
+    s->cursor_bytes -= c->bytes;
     memset(c, 0, sizeof *c);
 }
 
 static void cursors_drop_all(serve *s)
 {
     for (size_t i = 0; i < BS_LIST_CURSORS; i++)
-        if (s->cursors[i].id) cursor_drop(&s->cursors[i]);
+        if (s->cursors[i].id) cursor_drop(s, &s->cursors[i]);
 }
 
 static serve_cursor *cursor_find(serve *s, uint64_t id)
@@ -73,18 +74,33 @@ static serve_cursor *cursor_find(serve *s, uint64_t id)
     return NULL;
 }
 
-/* A free slot, evicting the least recently used cursor when all are taken. */
-static serve_cursor *cursor_slot(serve *s)
+/* A free slot for a cursor whose entries hold bytes (counted), evicting the
+ * least recently used cursors while all slots are taken or the connection's
+ * cursors would hold more than --list-memory (list's posix reader stops at
+ * that size, so bytes fit alone). */
+static serve_cursor *cursor_slot(serve *s, size_t bytes)
 {
-    serve_cursor *lru = &s->cursors[0];
-    for (size_t i = 0; i < BS_LIST_CURSORS; i++) {
-        if (!s->cursors[i].id) return &s->cursors[i];
-        if (s->cursors[i].last_use < lru->last_use) lru = &s->cursors[i];
+    if (bytes > s->opt->list_memory) bytes = s->opt->list_memory; /* not posix: count it all */
+    for (;;) {
+        serve_cursor *slot = NULL, *lru = NULL;
+        for (size_t i = 0; i < BS_LIST_CURSORS; i++) {
+            serve_cursor *c = &s->cursors[i];
+            if (!c->id) {
+                if (!slot) slot = c;
+            } else if (!lru || c->last_use < lru->last_use) {
+                lru = c;
+            }
+        }
+        if (slot && s->cursor_bytes + bytes <= s->opt->list_memory) {
+            s->cursor_bytes += bytes;
+            slot->bytes = bytes;
+            return slot;
+        }
+        /* lru exists: the slots are taken, or other cursors hold memory */
+        serve_log(s, BS_LOG_DEBUG, "dropping list cursor %llu (%s)", (unsigned long long)lru->id,
+                  slot ? "list memory limit" : "too many open");
+        cursor_drop(s, lru);
     }
-    serve_log(s, BS_LOG_DEBUG, "dropping list cursor %llu (too many open)",
-              (unsigned long long)lru->id);
-    cursor_drop(lru);
-    return lru;
 }
 
 /* Fills one page from c into s->page; *more tells whether entries remain. */
@@ -137,7 +153,7 @@ static int use_path(serve *s, const char *path, bool make)
     free(s->backend_path);
     s->backend_path = NULL;
     bs_posix_place where = {.parentfd = pl.parentfd, .leaf = pl.leaf, .quotafd = pl.quotafd,
-                            .perm_prefix = pl.prefix};
+                            .perm_prefix = pl.prefix, .quota_min = SERVE_QUOTA_MIN};
     bs_backend_config cfg = {.permissions = s->opt->permissions, .quota = s->opt->quota};
     rc = bs__posixfs_new_at(&s->backend, &where, &cfg);
     serve_place_release(&pl);
@@ -227,6 +243,9 @@ static int h_load(serve *s)
 {
     uint8_t *buf;
     size_t len;
+    /* refused before the value is read into memory */
+    s->backend->value_max = s->opt->max_value < s->peer_max_value ? s->opt->max_value
+                                                                  : s->peer_max_value;
     int rc = bs_backend_load(s->backend, req.name, req.offset, req.size, &buf, &len);
     if (rc) return rc;
     if (len > s->peer_max_value) {
@@ -381,6 +400,8 @@ static int h_store(serve *s, int gate)
 static int h_list(serve *s)
 {
     serve_cursor tmp = {0};
+    /* the directory is read whole: never more than a connection's cursors may hold */
+    s->backend->list_max = (size_t)(s->opt->list_memory / sizeof(bs_item_info));
     int rc = bs_backend_list_begin(s->backend, req.name, &tmp.it);
     if (rc) return rc;
     size_t n;
@@ -391,7 +412,8 @@ static int h_list(serve *s)
     }
     serve_cursor *c = &tmp;
     if (more) {
-        c = cursor_slot(s);
+        c = cursor_slot(s, tmp.it->bytes);
+        tmp.bytes = c->bytes;
         *c = tmp;
         c->id = ++s->next_cursor;
         c->last_use = s->requests;
@@ -410,14 +432,14 @@ static int h_list_next(serve *s)
     bool more;
     int rc = page_fill(s, c, NULL, req.limit, &n, &more);
     if (!rc) rc = send_page(s, c, n, more);
-    if (rc || !more) cursor_drop(c);
+    if (rc || !more) cursor_drop(s, c);
     return rc;
 }
 
 static int h_list_end(serve *s)
 {
     serve_cursor *c = cursor_find(s, req.cursor);
-    if (c) cursor_drop(c);
+    if (c) cursor_drop(s, c);
     return reply_ok(s, req.id, req.method, &empty_result);
 }
 
@@ -448,6 +470,7 @@ static int h_defrag(serve *s)
     if (!rc && !req.alg && !req.target)
         rc = bs__error_set(BS_ERR_INVALID, "defrag needs a target or a hash algorithm");
     bs__result res = {0};
+    s->backend->value_max = s->opt->max_value; /* the result is bounded before it is written */
     if (!rc)
         rc = bs_backend_defrag(s->backend, src, n, req.target, alg, req.ns, (int)req.levels,
                                res.name);

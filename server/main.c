@@ -41,8 +41,12 @@ static const char usage_text[] =
     "  --quota BYTES                  enforce a quota (suffixes K, M, G, T: powers of 1000;\n"
     "                                 KiB, MiB, GiB, TiB: powers of 1024)\n"
     "                                 one account per --restrict-to-path root, shared by\n"
-    "                                 every store below it; else one per store\n"
+    "                                 every store below it; else one per store; every\n"
+    "                                 item counts at least 4096 bytes, every directory 4096\n"
     "  --umask OCTAL                  umask for created files (default 077)\n"
+    "  --list-memory BYTES            list entries one connection's cursors may hold\n"
+    "                                 (default 64 MiB, at least 64 KiB); a directory\n"
+    "                                 with more is refused\n"
     "  --log-level LEVEL              debug, info, warning (default), error, critical\n"
     "  --log-file FILE                append log lines to FILE instead of stderr\n"
     "  --backend URL                  serve this backend URL, ignoring the client's path\n"
@@ -66,7 +70,7 @@ static const char usage_text[] =
 enum {
     OPT_RESTRICT_PATH = 256, OPT_RESTRICT_REPO, OPT_PERMISSIONS, OPT_READ_ONLY, OPT_QUOTA,
     OPT_UMASK, OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_BACKEND, OPT_MAX_FRAME, OPT_MAX_VALUE,
-    OPT_MAX_INFLIGHT, OPT_DRAIN_TIMEOUT,
+    OPT_MAX_INFLIGHT, OPT_DRAIN_TIMEOUT, OPT_LIST_MEMORY,
 };
 
 static const struct option long_opts[] = {
@@ -76,6 +80,7 @@ static const struct option long_opts[] = {
     {"read-only", no_argument, NULL, OPT_READ_ONLY},
     {"quota", required_argument, NULL, OPT_QUOTA},
     {"umask", required_argument, NULL, OPT_UMASK},
+    {"list-memory", required_argument, NULL, OPT_LIST_MEMORY},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"log-file", required_argument, NULL, OPT_LOG_FILE},
     {"backend", required_argument, NULL, OPT_BACKEND},
@@ -159,6 +164,7 @@ int main(int argc, char **argv)
     o.max_value = BS_VALUE_DEFAULT;
     o.max_inflight = BS_INFLIGHT_DEFAULT;
     o.drain_timeout = 10;
+    o.list_memory = SERVE_LIST_MEMORY_DEFAULT;
     mode_t mask = 077;
     const char *log_file = NULL;
     bool perm_map = false;
@@ -198,6 +204,11 @@ int main(int argc, char **argv)
             mask = (mode_t)m;
             break;
         }
+        case OPT_LIST_MEMORY:
+            if (parse_size(optarg, &o.list_memory) || o.list_memory < SERVE_LIST_MEMORY_MIN ||
+                o.list_memory > SIZE_MAX / 2)
+                return die(SERVE_EXIT_CONFIG, "--list-memory: must be 64 KiB or more: %s", optarg);
+            break;
         case OPT_LOG_LEVEL:
             if ((o.log_level = serve_log_level_parse(optarg)) < 0)
                 return die(SERVE_EXIT_CONFIG, "--log-level: unknown level %s", optarg);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "backends/permissions.h"
+#include "backends/quota.h"
 
 typedef struct serve_root {
     char *path;    /* resolved restriction (a prefix, or an exact repository) */
@@ -121,13 +122,13 @@ static size_t count_components(const char *p)
 }
 
 /* One step down: comp beneath dirfd, never through a symlink; created
- * first when missing and make. O_PATH fd or a negative code. */
-static int step(int dirfd, const char *comp, bool make)
+ * first when missing and make (*made set). O_PATH fd or a negative code. */
+static int step(int dirfd, const char *comp, bool make, bool *made)
 {
     int fd = openat(dirfd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT && make) {
-        if (mkdirat(dirfd, comp, 0777) < 0 && errno != EEXIST)
-            return bs__error_errno(errno, "creating the storage base path");
+        if (mkdirat(dirfd, comp, 0777) == 0) *made = true;
+        else if (errno != EEXIST) return bs__error_errno(errno, "creating the storage base path");
         fd = openat(dirfd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     }
     if (fd < 0) {
@@ -145,6 +146,22 @@ static int step(int dirfd, const char *comp, bool make)
                              "path not allowed: a component is not a directory (or changed)");
     }
     return fd;
+}
+
+/* Before create makes dirs directories in the shared account at quotafd:
+ * each counts SERVE_QUOTA_MIN, and they must fit. 0 or BS_ERR_QUOTA. */
+static int quota_room(int quotafd, const serve_opts *o, size_t dirs)
+{
+    bs_quota_lock q;
+    int rc = bs__quota_lock(&q, quotafd, SERVE_QUOTA_MIN);
+    if (rc) return rc;
+    int64_t usage = q.usage;
+    if ((rc = bs__quota_unlock(&q, quotafd, false, false))) return rc;
+    if (usage + (int64_t)dirs * SERVE_QUOTA_MIN > (int64_t)o->quota)
+        return bs__error_set(BS_ERR_QUOTA, "create: %zu directories would exceed the quota "
+                             "(%lld of %llu bytes in use)", dirs, (long long)usage,
+                             (unsigned long long)o->quota);
+    return 0;
 }
 
 /* The permissions anchor below a --restrict-to-path root: each directory
@@ -190,10 +207,17 @@ int serve_place_store(serve_place *out, const serve_opts *o, const char *path, b
     int cur = root->fd;
     size_t i = 0;
     char *save = NULL;
+    bool checked = false, made = false;
     for (char *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save), i++) {
         if (i == k_root && n > k_root && o->quota) {
             out->quotafd = fcntl(cur, F_DUPFD_CLOEXEC, 0);
             if (out->quotafd < 0) rc = bs__error_errno(errno, "placing the store");
+        }
+        struct stat st;
+        if (!rc && make && out->quotafd >= 0 && !checked &&
+            fstatat(cur, c, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
+            checked = true; /* this one and every one below it are new */
+            rc = quota_room(out->quotafd, o, n - i);
         }
         if (rc) break;
         if (i == n - 1) { /* the store itself: the backend opens or creates it */
@@ -203,7 +227,7 @@ int serve_place_store(serve_place *out, const serve_opts *o, const char *path, b
             cur = -1;
             break;
         }
-        int next = step(cur, c, make);
+        int next = step(cur, c, make, &made);
         if (cur != root->fd) close(cur);
         if (next < 0) {
             rc = next;
@@ -213,6 +237,7 @@ int serve_place_store(serve_place *out, const serve_opts *o, const char *path, b
         cur = next;
     }
     if (cur >= 0 && cur != root->fd) close(cur);
+    if (made && out->quotafd >= 0) (void)bs__quota_remove(out->quotafd); /* rescanned */
     if (rc) serve_place_release(out);
     return rc;
 }

@@ -31,6 +31,14 @@
 #define SERVE_EXIT_DRAIN 8     /* the client closed its side and stopped reading:
                                 * replies dropped after --drain-timeout */
 
+/* --list-memory: what the list cursors of one connection may hold. */
+#define SERVE_LIST_MEMORY_DEFAULT (64ull << 20)
+#define SERVE_LIST_MEMORY_MIN (64ull << 10)
+
+/* With --quota, every item counts at least this, and every directory this
+ * (one filesystem block): empty items and directories are not free. */
+#define SERVE_QUOTA_MIN 4096
+
 /* What the operator decided; the client can change none of it. */
 typedef struct serve_opts {
     char **restrict_paths;   /* resolved, without trailing '/' ("/" itself kept) */
@@ -46,6 +54,7 @@ typedef struct serve_opts {
     uint32_t max_frame;
     uint64_t max_value;
     uint32_t max_inflight;
+    uint64_t list_memory;    /* bytes of list entries a connection may hold */
     struct serve_roots *roots; /* place.c: the restriction roots, held open */
     int drain_timeout;       /* seconds output may stall once the client closed its side */
 } serve_opts;
@@ -57,6 +66,7 @@ typedef struct serve_cursor {
     bs_item_info next;       /* entry read ahead (has_next) */
     bool has_next;
     uint64_t last_use;
+    size_t bytes;            /* what its entries hold (counted in serve.cursor_bytes) */
 } serve_cursor;
 
 /* A store whose value arrives in DATA frames. */
@@ -98,6 +108,7 @@ typedef struct serve {
     serve_inflight inflight;
     serve_upload up;
     serve_cursor cursors[BS_LIST_CURSORS];
+    size_t cursor_bytes;     /* held by all cursors, at most opt->list_memory */
     uint64_t next_cursor;
     bs_item_info *page;      /* list page scratch (list_page + 1 entries) */
     char cwd[PATH_MAX];      /* scrubbed from messages */

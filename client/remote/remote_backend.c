@@ -395,6 +395,13 @@ static int remote_load(bs_backend *b, const char *name, int64_t offset, int64_t 
     return rc;
 }
 
+/* What the server said in hello it sends per value at most (0 before). */
+static uint64_t remote_value_limit(bs_backend *b)
+{
+    remote *rb = R(b);
+    return rb->rpc && !bs__rpc_broken(rb->rpc) ? bs__rpc_server(rb->rpc)->max_value : 0;
+}
+
 static int remote_store(bs_backend *b, const char *name, const void *data, size_t len)
 {
     remote *rb = R(b);
@@ -778,6 +785,7 @@ static const bs_backend_ops remote_ops = {
     .batch = remote_batch,
     .submit = remote_submit,
     .flush = remote_flush,
+    .value_limit = remote_value_limit,
 };
 
 int bs__remote_new(bs_backend **out, const char *url, const bs_backend_config *cfg)

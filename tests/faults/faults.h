@@ -41,6 +41,11 @@ typedef struct ft_tree {
     size_t files;
 } ft_tree;
 ft_tree ft_scan(const char *dir);
+/* The same, with usage counted as borgstore-serve's --quota does: every
+ * item at least floor bytes, every directory below dir floor bytes. */
+ft_tree ft_scan_floor(const char *dir, int64_t floor);
+/* What borgstore-serve counts at least per item and directory (server/serve.h). */
+#define FT_SERVE_QUOTA_MIN 4096
 
 /* Sets BORGSTORE_REMOTE_PATH to the built borgstore-serve (plus extra
  * words, may be NULL) for serve:// URLs. */

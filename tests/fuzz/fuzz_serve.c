@@ -193,6 +193,7 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
         .max_value = BS_VALUE_DEFAULT,
         .max_inflight = sel & 128 ? 2 : BS_INFLIGHT_DEFAULT,
         .drain_timeout = 10,
+        .list_memory = sel & 128 ? SERVE_LIST_MEMORY_MIN : SERVE_LIST_MEMORY_DEFAULT,
     };
     FUZZ_CHECK(serve_roots_open(&o) == 0, "restriction roots: %s", bs_error_message());
     static serve s;

@@ -187,7 +187,7 @@ Test(alloc, a_request_costs_the_server_at_most_two_frames)
     snprintf(url, sizeof url, "file://%s/store", dir);
     serve_opts o = {.log_level = BS_LOG_CRITICAL, .log_fd = 2, .max_frame = BS_FRAME_DEFAULT,
                     .max_value = BS_VALUE_DEFAULT, .max_inflight = BS_INFLIGHT_DEFAULT,
-                    .backend_url = url};
+                    .list_memory = SERVE_LIST_MEMORY_DEFAULT, .backend_url = url};
     static serve s;
     s.opt = &o;
     s.page = calloc(BS_LIST_PAGE_DEFAULT + 1, sizeof *s.page);

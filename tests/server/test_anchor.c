@@ -127,10 +127,10 @@ Test(anchor, a_permission_map_needs_a_restriction)
 Test(anchor, one_quota_account_for_everything_below_a_restriction_root)
 {
     mkdir(P("r"), 0700);
-    const char *args[] = {"--restrict-to-path", P("r"), "--quota", "10000", NULL};
+    const char *args[] = {"--restrict-to-path", P("r"), "--quota", "100000", NULL};
     srv s;
     started(&s, args);
-    uint8_t buf[6000];
+    static uint8_t buf[45000];
     bs_test_fill(buf, sizeof buf, 1);
     cr_assert_eq(srv_open(&s, "create", P("r/a")), 0, "%s", srv_last_error);
     cr_assert_eq(srv_open(&s, "create", P("r/b")), 0);
@@ -142,8 +142,8 @@ Test(anchor, one_quota_account_for_everything_below_a_restriction_root)
     bs__req r = {.method = BS_M_QUOTA};
     bs__result res;
     cr_assert_eq(srv_call(&s, &r, &res), 0);
-    cr_assert_eq(res.quota.usage, 6000);
-    cr_assert_eq(res.quota.limit, 10000);
+    cr_assert_eq(res.quota.usage, 45000 + 3 * 4096, "the value, a, b and a/data");
+    cr_assert_eq(res.quota.limit, 100000);
     cr_assert_eq(closed(&s), 0);
     cr_assert_eq(srv_open(&s, "open", P("r/a/data")), 0, "a sub-directory as the store");
     cr_assert_eq(srv_store(&s, "2", buf, sizeof buf), BS_ERR_QUOTA);

@@ -158,13 +158,13 @@ Test(restrict, permission_presets_are_enforced)
 
 Test(restrict, quota_overrun_is_refused_and_the_store_unchanged)
 {
-    const char *args[] = {"--quota", "10000", NULL};
+    const char *args[] = {"--quota", "20000", NULL};
     srv s;
     started(&s, args);
-    cr_assert_eq(s.hello.quota, 10000);
+    cr_assert_eq(s.hello.quota, 20000);
     cr_assert_eq(srv_open(&s, "create", P("q")), 0);
     cr_assert_eq(srv_open(&s, "open", P("q")), 0);
-    uint8_t buf[6000];
+    uint8_t buf[10000];
     bs_test_fill(buf, sizeof buf, 1);
     cr_assert_eq(srv_store(&s, "data/a", buf, sizeof buf), 0);
     cr_assert_eq(srv_store(&s, "data/b", buf, sizeof buf), BS_ERR_QUOTA);
@@ -175,8 +175,8 @@ Test(restrict, quota_overrun_is_refused_and_the_store_unchanged)
     cr_assert_eq(res.n_entries, 1, "only the first value is there");
     r = (bs__req){.method = BS_M_QUOTA};
     cr_assert_eq(srv_call(&s, &r, &res), 0);
-    cr_assert_eq(res.quota.limit, 10000);
-    cr_assert_eq(res.quota.usage, 6000);
+    cr_assert_eq(res.quota.limit, 20000);
+    cr_assert_eq(res.quota.usage, 10000 + 4096, "the value and its directory");
     cr_assert_eq(srv_stop(&s), 0);
 }
 
@@ -244,6 +244,9 @@ Test(restrict, startup_errors_have_distinct_codes_and_messages)
     const char *perm[] = {"--permissions", "{\"data\": \"xyz\"}", NULL};
     cr_assert_eq(run_exit(perm, err, sizeof err), 3);
     cr_assert_not_null(strstr(err, "--permissions"), "%s", err);
+    const char *lmem[] = {"--list-memory", "1000", NULL};
+    cr_assert_eq(run_exit(lmem, err, sizeof err), 3);
+    cr_assert_not_null(strstr(err, "--list-memory"), "%s", err);
     const char *umask_[] = {"--umask", "999", NULL};
     cr_assert_eq(run_exit(umask_, err, sizeof err), 3);
     const char *level[] = {"--log-level", "loud", NULL};
@@ -264,7 +267,8 @@ Test(restrict, startup_errors_have_distinct_codes_and_messages)
     out[n] = '\0';
     srv_stop(&s);
     const char *opts[] = {"--restrict-to-path", "--restrict-to-repository", "--permissions",
-                          "--read-only", "--quota", "--umask", "--log-level", "--log-file",
+                          "--read-only", "--quota", "--umask", "--list-memory", "--log-level",
+                          "--log-file",
                           "--backend", "--help", "--version", "Exit codes"};
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         cr_assert_not_null(strstr(out, opts[i]), "--help lists %s", opts[i]);
