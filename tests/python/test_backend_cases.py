@@ -136,3 +136,41 @@ def test_already_exists_does_not_exist_and_open_states(make_url):
     backend.destroy()
     with pytest.raises(BackendDoesNotExist):
         backend.destroy()
+
+
+def test_must_be_open(backend_created):
+    backend = backend_created
+    for call in (lambda: list(backend.list("dir")), lambda: backend.mkdir("dir"),
+                 lambda: backend.rmdir("dir"), lambda: backend.store("key", b"value"),
+                 lambda: backend.load("key"), lambda: backend.info("key"),
+                 lambda: backend.move("key", "otherkey"), backend.close):
+        with pytest.raises(BackendMustBeOpen):
+            call()
+
+
+def test_must_not_be_open(backend_created):
+    backend = backend_created
+    backend.open()
+    for call in (backend.open, backend.create, backend.destroy):
+        with pytest.raises(BackendMustNotBeOpen):
+            call()
+    backend.close()
+
+
+def test_missing_nesting_dirs_store_and_move(backend_created):
+    with backend_created as backend:
+        assert not backend.precreate_dirs
+        backend.store("namespace1/nest1/key1", b"value1")
+        backend.move("namespace1/nest1/key1", "namespace1a/nest1a/key1a")
+        backend.precreate_dirs = True  # Python's backends then mkdir on a retry
+        backend.store("namespace2/nest2/key2", b"value2")
+        backend.move("namespace2/nest2/key2", "namespace2a/nest2a/key2a")
+        assert backend.load("namespace2a/nest2a/key2a") == b"value2"
+
+
+def test_missing_parent_dirs(make_url):
+    be = Backend(make_url("missing_parent_dir1/missing_parent_dir2/store"))
+    be.create()
+    with be:
+        be.store("key", b"value")
+    be.destroy()
