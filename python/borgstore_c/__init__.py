@@ -17,7 +17,7 @@ __all__ = [
     "Store", "Backend", "ItemInfo", "BackendError", "BackendURLInvalid", "NoBackendGiven",
     "BackendAlreadyExists", "BackendDoesNotExist", "BackendMustNotBeOpen", "BackendMustBeOpen",
     "ObjectNotFound", "PermissionDenied", "QuotaExceeded", "ReadRangeError",
-    "BackendConnectionError", "DEL_SUFFIX", "MAX_NAME_LENGTH",
+    "BackendConnectionError", "NamespaceNotConfigured", "DEL_SUFFIX", "MAX_NAME_LENGTH",
 ]
 
 DEL_SUFFIX = ".del"
@@ -76,6 +76,13 @@ class BackendConnectionError(BackendError):
     """The connection to a remote backend failed or timed out (not in Python borgstore)."""
 
 
+class NamespaceNotConfigured(ValueError, KeyError):
+    """A name in no configured namespace: an invalid argument (ValueError), and
+    a KeyError as in Python borgstore, with its text."""
+
+    __str__ = ValueError.__str__  # the text, not KeyError's repr of it
+
+
 _borgstore_c._register(
     ItemInfo,
     {
@@ -91,6 +98,7 @@ _borgstore_c._register(
         "READ_RANGE": ReadRangeError,
         "CONNECTION": BackendConnectionError,
         "TIMEOUT": BackendConnectionError,
+        "NO_NAMESPACE": NamespaceNotConfigured,
     },
     BackendError,
 )

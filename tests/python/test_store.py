@@ -387,3 +387,19 @@ def test_raw_stats_as_python_borgstores_tests_read_them(store_created):
         store.load(k)
         assert store._stats["load_volume"] == 100
         assert isinstance(store._stats["store_time"], int)
+
+
+def test_name_in_no_namespace_is_a_keyerror_too(store_created):
+    """Python borgstore raises KeyError("no matching namespace found for: ...");
+    ours is that and a ValueError, in single calls and in batches."""
+    with store_created as store:
+        for call in (lambda: store.store("other/x", b""), lambda: store.info("other/x"),
+                     lambda: store.find("other/x")):
+            with pytest.raises(KeyError, match="no matching namespace found for: other/x"):
+                call()
+            with pytest.raises(ValueError):
+                call()
+        [(name, exc)] = list(store.load_many(["other/x"]))
+        assert isinstance(exc, KeyError) and isinstance(exc, ValueError)
+        assert str(exc) == "no matching namespace found for: other/x"
+        assert isinstance(exc, borgstore_c.NamespaceNotConfigured)
