@@ -1,8 +1,23 @@
 #!/usr/bin/env python3
-"""Counts the individual test cases (Criterion TAP lines) of meson test runs
-and prints one closing line: 'tests: N passed, N failed'."""
+"""Counts the individual test cases (Criterion TAP lines, pytest's closing
+line) of meson test runs and prints one closing line: 'tests: N passed, N failed'."""
 import json
+import re
 import sys
+
+# pytest -q's last line, e.g. "2 failed, 158 passed, 1 skipped in 60.01s"
+PYTEST_END = re.compile(r"^=*\s*((?:\d+ [a-z]+(?:, )?)+) in [\d.]+s")
+
+
+def pytest_counts(stdout):
+    """(passed, failed) from pytest's closing line, or None."""
+    for line in reversed(stdout.splitlines()):
+        m = PYTEST_END.match(line)
+        if m:
+            counts = dict((w, int(n)) for n, w in re.findall(r"(\d+) ([a-z]+)", m.group(1)))
+            return counts.get("passed", 0), sum(counts.get(k, 0) for k in ("failed", "error", "errors"))
+    return None
+
 
 passed = failed = 0
 for build in sys.argv[1:]:
@@ -17,7 +32,12 @@ for build in sys.argv[1:]:
         tap = [l for l in entry.get("stdout", "").splitlines()
                if l.startswith("ok ") or l.startswith("not ok ")]
         ok = entry.get("result") == "OK"
-        if not tap:  # a non-TAP test counts as one case
+        counts = None if tap else pytest_counts(entry.get("stdout", ""))
+        if counts:
+            passed += counts[0]
+            failed += counts[1] + (not ok and not counts[1])  # crashed after its line
+            continue
+        if not tap:  # any other non-TAP test counts as one case
             passed += ok
             failed += not ok
             continue

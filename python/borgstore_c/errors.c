@@ -10,6 +10,7 @@
 static PyObject *exc_by_code[N_CODES]; /* index: -code */
 static PyObject *exc_default;          /* BackendError */
 static PyObject *item_info_cls;        /* ItemInfo namedtuple */
+static PyObject *exc_no_namespace;     /* a ValueError that is a KeyError too */
 
 PyObject *bsc_register(PyObject *mod, PyObject *args)
 {
@@ -25,6 +26,9 @@ PyObject *bsc_register(PyObject *mod, PyObject *args)
         Py_XINCREF(cls);
         Py_XSETREF(exc_by_code[wire], cls);
     }
+    PyObject *nn = PyDict_GetItemString(by_id, "NO_NAMESPACE"); /* borrowed */
+    Py_XINCREF(nn);
+    Py_XSETREF(exc_no_namespace, nn);
     Py_RETURN_NONE;
 }
 
@@ -46,18 +50,31 @@ static const char *strip(int rc, const char *msg)
     return msg;
 }
 
+/* The exception object for rc and its message. A name in no configured
+ * namespace is a KeyError in Python borgstore (with its own text) and an
+ * invalid argument here: the class is both. */
+PyObject *bsc_exc_new(int rc, const char *msg)
+{
+    static const char no_ns[] = "no namespace configured for: ";
+    msg = strip(rc, msg);
+    if (rc == BS_ERR_INVALID && exc_no_namespace && !strncmp(msg, no_ns, sizeof no_ns - 1))
+        return PyObject_CallFunction(exc_no_namespace, "N",
+                                     PyUnicode_FromFormat("no matching namespace found for: %s",
+                                                          msg + sizeof no_ns - 1));
+    return PyObject_CallFunction(bsc_exc_class(rc), "s", msg);
+}
+
 PyObject *bsc_raise_msg(int rc, const char *msg)
 {
-    PyErr_SetString(bsc_exc_class(rc), strip(rc, msg));
+    PyObject *exc = bsc_exc_new(rc, msg);
+    if (exc) {
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+        Py_DECREF(exc);
+    }
     return NULL;
 }
 
 PyObject *bsc_raise(int rc) { return bsc_raise_msg(rc, bs_error_message()); }
-
-PyObject *bsc_exc_new(int rc, const char *msg)
-{
-    return PyObject_CallFunction(bsc_exc_class(rc), "s", strip(rc, msg));
-}
 
 static PyObject *seconds(int64_t ns)
 {

@@ -574,7 +574,7 @@ static PyMethodDef store_methods[] = {
     FK("defrag", store_defrag,
        "defrag(sources, *, target=None, algorithm=None, namespace=None, deleted=False) -> key"),
     {"quota", store_quota, METH_NOARGS, "quota() -> {'limit': n, 'usage': n}"},
-    {"_stats", store_stats_c, METH_NOARGS, "the statistics as a dict"},
+    {"_c_stats", store_stats_c, METH_NOARGS, "the statistics as a dict"},
     {"_set_emulation", store_set_emulation, METH_VARARGS, "(latency_us, bandwidth_bps)"},
     FK("load_many", store_load_many,
        "load_many(names, *, offset=0, size=None, deleted=False, window=0) -> "

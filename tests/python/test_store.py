@@ -365,3 +365,41 @@ def test_deviation_info_of_soft_deleted_item_is_the_key(store_created):
         store.move("zero/k", delete=True)
         info = store.info("zero/k", deleted=True)
         assert info.exists and info.name == "k"  # Python passes "k.del" through
+
+
+def test_raw_stats_as_python_borgstores_tests_read_them(store_created):
+    """Python borgstore's test_stats reads store._stats (a Counter; ns)."""
+    with store_created as store:
+        ns, k = "zero", "zero/key"
+        assert store._stats == {}
+        store.store(k, b"")
+        assert store._stats["store_calls"] == 1
+        store.store(k, b"")
+        store.load(k)
+        assert store._stats["load_calls"] == 1 and store._stats["store_calls"] == 2
+        list(store.list(ns))
+        assert store._stats["list_calls"] == 1
+        assert store._stats["list_time"] > 0 and store._stats["load_time"] > 0
+        assert store._stats["load_volume"] == 0 and store._stats["store_volume"] == 0
+        store.store(k, bytes(100))
+        store.store(k, bytes(100))
+        assert store._stats["store_volume"] == 200
+        store.load(k)
+        assert store._stats["load_volume"] == 100
+        assert isinstance(store._stats["store_time"], int)
+
+
+def test_name_in_no_namespace_is_a_keyerror_too(store_created):
+    """Python borgstore raises KeyError("no matching namespace found for: ...");
+    ours is that and a ValueError, in single calls and in batches."""
+    with store_created as store:
+        for call in (lambda: store.store("other/x", b""), lambda: store.info("other/x"),
+                     lambda: store.find("other/x")):
+            with pytest.raises(KeyError, match="no matching namespace found for: other/x"):
+                call()
+            with pytest.raises(ValueError):
+                call()
+        [(name, exc)] = list(store.load_many(["other/x"]))
+        assert isinstance(exc, KeyError) and isinstance(exc, ValueError)
+        assert str(exc) == "no matching namespace found for: other/x"
+        assert isinstance(exc, borgstore_c.NamespaceNotConfigured)

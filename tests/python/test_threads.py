@@ -176,3 +176,50 @@ def test_one_backend_object_shared_by_threads(make_url):
             t.join()
     be.destroy()
     assert errors == []
+
+
+def test_list_is_lazy_and_interleaves(store_created):
+    """Python borgstore's test_threading: the listing thread may use the
+    store inside its loop, and another thread's operations complete while a
+    listing is suspended between items (joined inside the loop)."""
+    with store_created as store:
+        for i in range(50):
+            store.store(f"zero/{key(i)}", b"value")
+        seen = 0
+        for info in store.list("zero"):
+            seen += 1
+            assert store.info(f"zero/{info.name}").exists
+        assert seen == 50
+
+        def other():
+            for i in range(10):
+                k = f"zero/{key(100 + i)}"
+                store.store(k, b"other")
+                store.delete(k)
+
+        seen = 0
+        for _ in store.list("zero"):
+            seen += 1
+            if seen == 1:
+                t = threading.Thread(target=other)
+                t.start()
+                t.join()  # would deadlock if the listing held the store's lock
+        assert seen >= 50
+
+
+def test_stats_safe_under_concurrency(store_created):
+    n_threads, n_ops = 4, 25
+    with store_created as store:
+        def hammer(t):
+            for i in range(n_ops):
+                k = f"zero/{key(t * 1000 + i)}"
+                store.store(k, b"x")
+                store.load(k)
+
+        threads = [threading.Thread(target=hammer, args=(n,)) for n in range(n_threads)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        st = store.stats
+        assert st["store_calls"] == st["load_calls"] == n_threads * n_ops
