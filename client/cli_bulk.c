@@ -35,6 +35,7 @@ typedef struct bulk {
     uint64_t items, failed, bytes;
     uint64_t start_ns;
     bool fatal;          /* a batch or listing ended early: stop */
+    bool counting;       /* import's first walk: only sums the sizes */
     int fatal_status;    /* its exit status */
     cli_progress p;
     /* put side: values read, not yet stored */
@@ -345,14 +346,16 @@ static void visit(bulk *b, char *path, size_t len, size_t rel_off, const char *p
     memcpy(path + len + 1, e, elen + 1);
     struct stat st;
     if (lstat(path, &st)) {
-        item_fail(b, "cannot open %s: %s", path, strerror(errno));
+        if (!b->counting) item_fail(b, "cannot open %s: %s", path, strerror(errno));
     } else if (S_ISDIR(st.st_mode)) {
         walk(b, path, len + 1 + elen, rel_off, prefix);
+    } else if (S_ISREG(st.st_mode) && b->counting) {
+        b->p.total += (uint64_t)st.st_size;
     } else if (S_ISREG(st.st_mode)) {
         char name[PATH_MAX + BS_NAME_BUF];
         int n = snprintf(name, sizeof name, "%s%s", prefix, path + rel_off);
         if (n >= 0 && (size_t)n < sizeof name && name_ok(b, name)) put_add(b, name, path, true);
-    } else {
+    } else if (!b->counting) {
         cli_verbose(b->o, "skipped %s: not a regular file", path);
     }
     path[len] = '\0';
@@ -365,7 +368,7 @@ static void walk(bulk *b, char *path, size_t len, size_t rel_off, const char *pr
     struct dirent **ents;
     int n = scandir(path, &ents, not_dots, alphasort);
     if (n < 0) {
-        item_fail(b, "cannot open directory %s: %s", path, strerror(errno));
+        if (!b->counting) item_fail(b, "cannot open directory %s: %s", path, strerror(errno));
         return;
     }
     for (int i = 0; i < n; i++) {
@@ -396,13 +399,17 @@ int cli_cmd_import(bs_store *s, const cli_opts *o)
     char path[PATH_MAX];
     size_t len = strlen(b.dir);
     memcpy(path, b.dir, len + 1);
+    size_t rel_off = len ? len + 1 : 1;
     if (len == 0) {
         path[0] = '/';
         path[1] = '\0';
-        walk(&b, path, 0, 1, prefix);
-    } else {
-        walk(&b, path, len, len + 1, prefix);
     }
+    /* on a terminal, a first walk sums the sizes: the bar shows a
+     * percentage and the time left */
+    b.counting = b.p.enabled;
+    if (b.counting) walk(&b, path, len, rel_off, prefix);
+    b.counting = false;
+    walk(&b, path, len, rel_off, prefix);
     put_flush(&b);
     return finish(&b);
 }
@@ -534,6 +541,12 @@ int cli_cmd_export(bs_store *s, const cli_opts *o)
     if (rc) return rc;
     b.rel_off = len + 1; /* files are named by key: DIR/KEY */
     bs_store_list_iter *it;
+    /* on a terminal, a first listing sums the sizes for percentage and ETA */
+    if (b.p.enabled && !bs_store_list_begin(s, ns, false, &it)) {
+        bs_item_info info;
+        while (bs_store_list_next(it, &info) == 1) b.p.total += info.size;
+        bs_store_list_end(it);
+    }
     if ((rc = bs_store_list_begin(s, ns, false, &it))) {
         cli_progress_end(&b.p);
         return cli_fail(rc);
