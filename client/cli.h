@@ -40,6 +40,7 @@ typedef struct cli_opts {
     char **args;       /* the command's positional arguments */
     int nargs;
     bool json, stats, verbose, deleted, long_list, precreate, yes, help;
+    bool resume, checksum; /* import/export: skip items already at the target */
     const char *ssh_config; /* --ssh-config FILE, or NULL */
     bool have_offset, have_size, have_alg;
     int64_t offset, size;
@@ -113,6 +114,12 @@ void cli_progress_end(cli_progress *p);
 /* Reads all of fd into a malloc'd buffer (sized from fstat for regular
  * files), counting into p when not NULL. 0 or -1 with errno. */
 int cli_read_all(int fd, uint8_t **out, size_t *out_len, cli_progress *p);
+
+/* import/export --resume (cli_resume.c): whether item name of store_size
+ * bytes and the local file path of local_size bytes hold the same value:
+ * equal sizes, and with --checksum equal SHA-256 digests. */
+bool cli_resume_same(bs_store *s, const cli_opts *o, const char *name, const char *path,
+                     uint64_t local_size, uint64_t store_size);
 
 /* A local output file written atomically (cli_out.c): FILE.XXXXXX.tmp next
  * to FILE, renamed over it by cli_out_commit. An existing FILE that is not a

@@ -55,12 +55,15 @@ static const cmd_help cmds[] = {
     {"get-many", "get-many DIR [--window N]",
      "write, for each name read from stdin, the value of NAME to DIR/NAME "
      "(atomically, parents created)"},
-    {"import", "import DIR [PREFIX] [--window N]",
+    {"import", "import DIR [PREFIX] [--window N] [--resume|--checksum]",
      "store every regular file below DIR as PREFIX/PATH (PATH relative to DIR; no "
-     "PREFIX: as PATH), like rclone copy DIR remote:PREFIX; symlinks are skipped"},
-    {"export", "export NAMESPACE DIR [--window N]",
+     "PREFIX: as PATH), like rclone copy DIR remote:PREFIX; symlinks are skipped. "
+     "--resume skips files whose item is there with the same size, --checksum "
+     "also compares their SHA-256"},
+    {"export", "export NAMESPACE DIR [--window N] [--resume|--checksum]",
      "write every item NAMESPACE/KEY (as ls lists them) to DIR/KEY, like rclone copy "
-     "remote:NAMESPACE DIR"},
+     "remote:NAMESPACE DIR. --resume skips items whose file is there with the same "
+     "size, --checksum also compares their SHA-256"},
     {"demo", "demo",
      "walk through what the store does on a throw-away store (a new temp directory "
      "when no URL is given; a given URL must be missing or empty) and remove it"},

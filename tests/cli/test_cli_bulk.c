@@ -479,7 +479,7 @@ Test(bulk, summaries_with_verbose_and_json)
     cr_assert(strstr(r.err, "borgstore: stored 2 items, 5 bytes in "), "%s", r.err);
     cr_assert(strstr(r.out, "{\"command\": \"put-many\", \"items\": 2, \"failed\": 1, "
                             "\"bytes\": 5, \"seconds\": "), "%s", r.out);
-    cr_assert(strstr(r.out, "\"complete\": true}\n"), "%s", r.out);
+    cr_assert(strstr(r.out, "\"complete\": true, \"skipped\": 0}\n"), "%s", r.out);
     run_free(&r);
     BS(&r, in, strlen(in), "-v", url, "get-many", P("out"));
     ASSERT_STATUS(r, 1);
