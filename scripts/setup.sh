@@ -7,7 +7,7 @@ packages=(
   gcc meson ninja-build pkg-config python3
   libssh-dev libmsgpack-dev libsodium-dev libcriterion-dev libcurl4-openssl-dev
   openssh-server openssh-client rclone
-  clang libclang-rt-14-dev valgrind util-linux
+  clang libclang-rt-14-dev valgrind util-linux go-md2man
 )
 
 missing=()
