@@ -175,7 +175,7 @@ void cli_progress_end(cli_progress *p)
 enum {
     O_DELETED = 1 << 0, O_LONG = 1 << 1, O_OFFSET = 1 << 2, O_SIZE = 1 << 3,
     O_ALG = 1 << 4, O_PRECREATE = 1 << 5, O_WINDOW = 1 << 6, O_YES = 1 << 7,
-    O_MIN_AGE = 1 << 8,
+    O_MIN_AGE = 1 << 8, O_RESUME = 1 << 9, O_CHECKSUM = 1 << 10,
 };
 
 typedef struct command {
@@ -202,13 +202,14 @@ static const command commands[] = {
     {"cleanup", 0, 0, O_MIN_AGE, false, cli_cmd_cleanup},
     {"put-many", 1, 1, O_WINDOW, true, cli_cmd_put_many},
     {"get-many", 1, 1, O_WINDOW, true, cli_cmd_get_many},
-    {"import", 1, 2, O_WINDOW, true, cli_cmd_import},
-    {"export", 2, 2, O_WINDOW, true, cli_cmd_export},
+    {"import", 1, 2, O_WINDOW | O_RESUME | O_CHECKSUM, true, cli_cmd_import},
+    {"export", 2, 2, O_WINDOW | O_RESUME | O_CHECKSUM, true, cli_cmd_export},
     {"demo", 0, 0, 0, false, NULL},
 };
 
 static const char *opt_names[] = {"--deleted", "--long", "--offset", "--size", "--algorithm",
-                                  "--precreate", "--window", "--yes", "--min-age"};
+                                  "--precreate", "--window", "--yes", "--min-age",
+                                  "--resume", "--checksum"};
 
 /* Most --window (the backends clamp it to what they can take anyway). */
 #define WINDOW_MAX 65536
@@ -303,6 +304,12 @@ static int parse(int argc, char **argv, cli_opts *o, char **pos, int *npos, unsi
             continue;
         }
         if (!strcmp(a, "--yes") || !strcmp(a, "-y")) { o->yes = true; *used |= O_YES; continue; }
+        if (!strcmp(a, "--resume")) { o->resume = true; *used |= O_RESUME; continue; }
+        if (!strcmp(a, "--checksum")) {
+            o->resume = o->checksum = true; /* --checksum resumes, comparing hashes too */
+            *used |= O_CHECKSUM;
+            continue;
+        }
         /* options with a value: --opt VALUE or --opt=VALUE */
         static const char *valued[] = {"--levels", "--offset", "--size", "--algorithm",
                                        "--window", "--min-age", "--ssh-config"};

@@ -40,6 +40,7 @@ typedef struct cli_opts {
     char **args;       /* the command's positional arguments */
     int nargs;
     bool json, stats, verbose, deleted, long_list, precreate, yes, help;
+    bool resume, checksum; /* import/export: skip items already at the target */
     const char *ssh_config; /* --ssh-config FILE, or NULL */
     bool have_offset, have_size, have_alg;
     int64_t offset, size;
@@ -113,6 +114,28 @@ void cli_progress_end(cli_progress *p);
 /* Reads all of fd into a malloc'd buffer (sized from fstat for regular
  * files), counting into p when not NULL. 0 or -1 with errno. */
 int cli_read_all(int fd, uint8_t **out, size_t *out_len, cli_progress *p);
+
+/* ls: items listed on nesting levels the configuration does not look on
+ * (cli_levels.c). */
+typedef struct cli_levels {
+    char ns[BS_NAME_BUF];
+    bool active;          /* the namespace is configured */
+    unsigned configured;  /* bit per configured level */
+    unsigned found;       /* bit per level of the unreachable items */
+    uint64_t unreachable;
+} cli_levels;
+/* c: the configuration of namespace ns (NULL: not configured). */
+void cli_levels_start(cli_levels *l, const bs_store_namespace *c, const char *ns);
+/* Item key was listed in dir (bs_store_list_dir). */
+void cli_levels_see(cli_levels *l, const char *dir, const char *key);
+/* One line on stderr when items were listed that get cannot find. */
+void cli_levels_note(const cli_levels *l);
+
+/* import/export --resume (cli_resume.c): whether item name of store_size
+ * bytes and the local file path of local_size bytes hold the same value:
+ * equal sizes, and with --checksum equal SHA-256 digests. */
+bool cli_resume_same(bs_store *s, const cli_opts *o, const char *name, const char *path,
+                     uint64_t local_size, uint64_t store_size);
 
 /* A local output file written atomically (cli_out.c): FILE.XXXXXX.tmp next
  * to FILE, renamed over it by cli_out_commit. An existing FILE that is not a

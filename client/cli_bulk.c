@@ -32,9 +32,10 @@ typedef struct bulk {
     const char *cmd;     /* "put-many", ... for --json */
     const char *verb;    /* "stored", ... for the -v summary */
     char dir[PATH_MAX];  /* the local directory, without trailing slash */
-    uint64_t items, failed, bytes;
+    uint64_t items, failed, bytes, skipped;
     uint64_t start_ns;
     bool fatal;          /* a batch or listing ended early: stop */
+    bool counting;       /* import's first walk: only sums the sizes */
     int fatal_status;    /* its exit status */
     cli_progress p;
     /* put side: values read, not yet stored */
@@ -43,6 +44,12 @@ typedef struct bulk {
     size_t lens[PUT_MAX_FILES];
     size_t n;
     size_t batch_bytes;
+    /* import --resume: files waiting for the store's sizes (one info batch) */
+    char *pnames[PUT_MAX_FILES], *ppaths[PUT_MAX_FILES];
+    uint64_t psizes[PUT_MAX_FILES];
+    bs_item_info pinfo[PUT_MAX_FILES];
+    int prc[PUT_MAX_FILES];
+    size_t pn;
     /* get side: names to load; each is written to dir/(name + rel_off) */
     char (*gnames)[BS_NAME_BUF];
     const char *gptrs[GET_MAX_NAMES];
@@ -138,14 +145,16 @@ static int finish(bulk *b)
         human_bytes(size, sizeof size, b->bytes);
         fprintf(stderr, "borgstore: %s %llu item%s, %s in %.1f s", b->verb,
                 (unsigned long long)b->items, b->items == 1 ? "" : "s", size, secs);
+        if (b->skipped) fprintf(stderr, ", %llu already there", (unsigned long long)b->skipped);
         if (b->failed) fprintf(stderr, ", %llu failed", (unsigned long long)b->failed);
         fputc('\n', stderr);
     }
     if (b->o->json)
         printf("{\"command\": \"%s\", \"items\": %llu, \"failed\": %llu, \"bytes\": %llu, "
-               "\"seconds\": %.3f, \"complete\": %s}\n",
+               "\"seconds\": %.3f, \"complete\": %s, \"skipped\": %llu}\n",
                b->cmd, (unsigned long long)b->items, (unsigned long long)b->failed,
-               (unsigned long long)b->bytes, secs, b->fatal ? "false" : "true");
+               (unsigned long long)b->bytes, secs, b->fatal ? "false" : "true",
+               (unsigned long long)b->skipped);
     if (b->fatal && b->fatal_status) return b->fatal_status;
     return b->failed || b->fatal ? CLI_STORE_ERROR : CLI_OK;
 }
@@ -325,6 +334,67 @@ int cli_cmd_put_many(bs_store *s, const cli_opts *o)
 
 /* ---- import: a local tree into the store ------------------------------------ */
 
+/* An item found already at its target: counted, and out of the bar's total. */
+static void skip_item(bulk *b, uint64_t size)
+{
+    b->skipped++;
+    b->p.total = b->p.total > size ? b->p.total - size : 0;
+}
+
+static int pending_info(void *ctx, size_t index, bs_op_result *res)
+{
+    bulk *b = ctx;
+    b->prc[index] = res->rc;
+    if (!res->rc) b->pinfo[index] = res->info;
+    return 0;
+}
+
+/* import --resume: asks the store for the sizes of the pending files (one
+ * batch), then reads and stores those that are not there yet. */
+static void pending_flush(bulk *b)
+{
+    if (b->pn && !b->fatal) {
+        int rc = bs_store_info_many(b->s, (const char *const *)b->pnames, b->pn, false,
+                                    b->o->window, pending_info, b);
+        if (rc) batch_fail(b, rc);
+    }
+    for (size_t i = 0; i < b->pn; i++) {
+        if (!b->fatal) {
+            const bs_item_info *in = &b->pinfo[i];
+            if (!b->prc[i] && in->exists && !in->directory &&
+                cli_resume_same(b->s, b->o, b->pnames[i], b->ppaths[i], b->psizes[i], in->size))
+                skip_item(b, in->size);
+            else
+                put_add(b, b->pnames[i], b->ppaths[i], true);
+        }
+        free(b->pnames[i]);
+        free(b->ppaths[i]);
+    }
+    b->pn = 0;
+}
+
+/* One file to import: stored, or with --resume first compared. */
+static void import_add(bulk *b, const char *name, const char *path, uint64_t size)
+{
+    if (!b->o->resume) {
+        put_add(b, name, path, true);
+        return;
+    }
+    char *n = strdup(name), *p = strdup(path);
+    if (!n || !p) {
+        free(n);
+        free(p);
+        item_fail(b, "out of memory");
+        return;
+    }
+    b->pnames[b->pn] = n;
+    b->ppaths[b->pn] = p;
+    b->psizes[b->pn] = size;
+    b->prc[b->pn] = -1;
+    memset(&b->pinfo[b->pn], 0, sizeof b->pinfo[b->pn]);
+    if (++b->pn == PUT_MAX_FILES) pending_flush(b);
+}
+
 static int not_dots(const struct dirent *d)
 {
     return strcmp(d->d_name, ".") && strcmp(d->d_name, "..");
@@ -345,14 +415,17 @@ static void visit(bulk *b, char *path, size_t len, size_t rel_off, const char *p
     memcpy(path + len + 1, e, elen + 1);
     struct stat st;
     if (lstat(path, &st)) {
-        item_fail(b, "cannot open %s: %s", path, strerror(errno));
+        if (!b->counting) item_fail(b, "cannot open %s: %s", path, strerror(errno));
     } else if (S_ISDIR(st.st_mode)) {
         walk(b, path, len + 1 + elen, rel_off, prefix);
+    } else if (S_ISREG(st.st_mode) && b->counting) {
+        b->p.total += (uint64_t)st.st_size;
     } else if (S_ISREG(st.st_mode)) {
         char name[PATH_MAX + BS_NAME_BUF];
         int n = snprintf(name, sizeof name, "%s%s", prefix, path + rel_off);
-        if (n >= 0 && (size_t)n < sizeof name && name_ok(b, name)) put_add(b, name, path, true);
-    } else {
+        if (n >= 0 && (size_t)n < sizeof name && name_ok(b, name))
+            import_add(b, name, path, (uint64_t)st.st_size);
+    } else if (!b->counting) {
         cli_verbose(b->o, "skipped %s: not a regular file", path);
     }
     path[len] = '\0';
@@ -365,7 +438,7 @@ static void walk(bulk *b, char *path, size_t len, size_t rel_off, const char *pr
     struct dirent **ents;
     int n = scandir(path, &ents, not_dots, alphasort);
     if (n < 0) {
-        item_fail(b, "cannot open directory %s: %s", path, strerror(errno));
+        if (!b->counting) item_fail(b, "cannot open directory %s: %s", path, strerror(errno));
         return;
     }
     for (int i = 0; i < n; i++) {
@@ -396,13 +469,18 @@ int cli_cmd_import(bs_store *s, const cli_opts *o)
     char path[PATH_MAX];
     size_t len = strlen(b.dir);
     memcpy(path, b.dir, len + 1);
+    size_t rel_off = len ? len + 1 : 1;
     if (len == 0) {
         path[0] = '/';
         path[1] = '\0';
-        walk(&b, path, 0, 1, prefix);
-    } else {
-        walk(&b, path, len, len + 1, prefix);
     }
+    /* on a terminal, a first walk sums the sizes: the bar shows a
+     * percentage and the time left */
+    b.counting = b.p.enabled;
+    if (b.counting) walk(&b, path, len, rel_off, prefix);
+    b.counting = false;
+    walk(&b, path, len, rel_off, prefix);
+    pending_flush(&b);
     put_flush(&b);
     return finish(&b);
 }
@@ -534,6 +612,12 @@ int cli_cmd_export(bs_store *s, const cli_opts *o)
     if (rc) return rc;
     b.rel_off = len + 1; /* files are named by key: DIR/KEY */
     bs_store_list_iter *it;
+    /* on a terminal, a first listing sums the sizes for percentage and ETA */
+    if (b.p.enabled && !bs_store_list_begin(s, ns, false, &it)) {
+        bs_item_info info;
+        while (bs_store_list_next(it, &info) == 1) b.p.total += info.size;
+        bs_store_list_end(it);
+    }
     if ((rc = bs_store_list_begin(s, ns, false, &it))) {
         cli_progress_end(&b.p);
         return cli_fail(rc);
@@ -551,6 +635,16 @@ int cli_cmd_export(bs_store *s, const cli_opts *o)
             continue;
         }
         if (!name_ok(&b, name)) continue;
+        if (o->resume) {
+            char path[PATH_MAX];
+            struct stat st;
+            if (join(path, sizeof path, b.dir, info.name, "") && !lstat(path, &st) &&
+                S_ISREG(st.st_mode) &&
+                cli_resume_same(s, o, name, path, (uint64_t)st.st_size, info.size)) {
+                skip_item(&b, info.size);
+                continue;
+            }
+        }
         if (++b.gn == GET_MAX_NAMES) get_flush(&b);
     }
     if (rc < 0) batch_fail(&b, rc);

@@ -288,6 +288,8 @@ int cli_cmd_ls(bs_store *s, const cli_opts *o)
     const bs_store_namespace *c = config_ns(&cfg, ns);
     bool must_sort = c && c->nlevels > 1;
 
+    cli_levels lv;
+    cli_levels_start(&lv, c, ns);
     bs_store_list_iter *it;
     int rc = bs_store_list_begin(s, ns, o->deleted, &it);
     if (rc) return cli_fail(rc);
@@ -297,6 +299,7 @@ int cli_cmd_ls(bs_store *s, const cli_opts *o)
     bs_item_info info;
     char full[2 * BS_NAME_BUF];
     while ((rc = bs_store_list_next(it, &info)) == 1) {
+        cli_levels_see(&lv, bs_store_list_dir(it), info.name);
         snprintf(full, sizeof full, "%s/%s", ns, info.name);
         if (!must_sort) {
             ls_entry e = {.name = full, .size = info.size, .mtime_ns = info.mtime_ns};
@@ -334,6 +337,7 @@ int cli_cmd_ls(bs_store *s, const cli_opts *o)
         free(all);
     }
     if (o->json && status == CLI_OK) fputs(first ? "[]\n" : "\n]\n", stdout);
+    if (status == CLI_OK) cli_levels_note(&lv);
     return status;
 }
 

@@ -57,12 +57,15 @@ static const cmd_help cmds[] = {
     {"get-many", "get-many DIR [--window N]",
      "write, for each name read from stdin, the value of NAME to DIR/NAME "
      "(atomically, parents created)"},
-    {"import", "import DIR [PREFIX] [--window N]",
+    {"import", "import DIR [PREFIX] [--window N] [--resume|--checksum]",
      "store every regular file below DIR as PREFIX/PATH (PATH relative to DIR; no "
-     "PREFIX: as PATH), like rclone copy DIR remote:PREFIX; symlinks are skipped"},
-    {"export", "export NAMESPACE DIR [--window N]",
+     "PREFIX: as PATH), like rclone copy DIR remote:PREFIX; symlinks are skipped. "
+     "--resume skips files whose item is there with the same size, --checksum "
+     "also compares their SHA-256"},
+    {"export", "export NAMESPACE DIR [--window N] [--resume|--checksum]",
      "write every item NAMESPACE/KEY (as ls lists them) to DIR/KEY, like rclone copy "
-     "remote:NAMESPACE DIR"},
+     "remote:NAMESPACE DIR. --resume skips items whose file is there with the same "
+     "size, --checksum also compares their SHA-256"},
     {"demo", "demo",
      "walk through what the store does on a throw-away store (a new temp directory "
      "when no URL is given; a given URL must be missing or empty) and remove it"},
@@ -155,7 +158,8 @@ static const char rest_text[] =
     "Errors are one line on stderr, e.g. \"borgstore: object not found: data/00ff\".\n"
     "Bulk commands report each failed item on its own line and go on with the\n"
     "others; their exit status is 1 when any item failed.\n"
-    "Large put/get and bulk transfers show a progress bar when stderr is a terminal.\n"
+    "Large put/get and bulk transfers show a progress bar when stderr is a terminal:\n"
+    "bytes the store acknowledged, the rate, and the time left when it is known.\n"
     "\n"
     "Examples\n"
     "  borgstore /tmp/s create\n"

@@ -639,6 +639,7 @@ struct bs_store_list_iter {
     char ns[BS_NAME_BUF];
     list_frame *stack;
     size_t depth, cap;
+    char last_dir[BS_NAME_BUF]; /* where the last item returned was found */
 };
 
 /* Opens a backend listing of dir and pushes it (mutex held). Adds the
@@ -735,11 +736,10 @@ static int list_step(bs_store_list_iter *it, bs_item_info *out)
             continue;
         }
         bool is_deleted = bs__ends_with(out->name, BS_DEL_SUFFIX);
-        if (it->deleted && is_deleted) {
-            out->name[strlen(out->name) - strlen(BS_DEL_SUFFIX)] = '\0';
-            return 1;
-        }
-        if (!it->deleted && !is_deleted) return 1;
+        if (it->deleted != is_deleted) continue;
+        if (is_deleted) out->name[strlen(out->name) - strlen(BS_DEL_SUFFIX)] = '\0';
+        memcpy(it->last_dir, f->dir, sizeof it->last_dir);
+        return 1;
     }
     return 0;
 }
@@ -762,6 +762,11 @@ int bs_store_list_next(bs_store_list_iter *it, bs_item_info *out)
         it->done = true;
     }
     return rc;
+}
+
+const char *bs_store_list_dir(const bs_store_list_iter *it)
+{
+    return it->last_dir;
 }
 
 void bs_store_list_end(bs_store_list_iter *it)

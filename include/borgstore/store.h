@@ -228,6 +228,13 @@ BS_API int bs_store_list_begin(bs_store *s, const char *ns, bool deleted, bs_sto
  * error every further call returns the same code. */
 BS_API int bs_store_list_next(bs_store_list_iter *it, bs_item_info *out);
 
+/* The directory the item last returned by bs_store_list_next was found in:
+ * the namespace and its nesting directories ("data/00/11" for an item on
+ * level 2), "" before the first item. The listing finds items on any level,
+ * also those the store's configuration would not look on (written with
+ * other levels): this tells them apart. Valid until the next call. */
+BS_API const char *bs_store_list_dir(const bs_store_list_iter *it);
+
 /* Releases an iterator. Accepts NULL. */
 BS_API void bs_store_list_end(bs_store_list_iter *it);
 

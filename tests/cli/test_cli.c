@@ -684,3 +684,35 @@ Test(cli, demo_with_a_given_url)
     run_free(&r);
     cr_assert(on_disk("keep"));
 }
+
+/* ls after a nesting-level change lists items get cannot find: it says so
+ * and names the --levels that reach them; get with those levels works. */
+Test(cli, ls_explains_items_on_other_nesting_levels)
+{
+    create_store();
+    put("data/00112233", "v"); /* default: data on level 1 */
+    run_result r;
+    BS(&r, NULL, 0, "--levels", "data=2", url, "ls", "data");
+    ASSERT_STATUS(r, 0);
+    cr_assert_str_eq(r.out, "data/00112233\n");
+    cr_assert(strstr(r.err, "borgstore: note: 1 item listed in data/ is on nesting level 1, "
+                            "but data/ is opened with level 2: get, info and rm do not find "
+                            "it. Give the levels the store was written with (--levels data=1), "
+                            "or all while moving items (--levels data=1,2).\n"),
+              "%s", r.err);
+    run_free(&r);
+    BS(&r, NULL, 0, "--levels", "data=2", url, "get", "data/00112233");
+    ASSERT_STATUS(r, 3);
+    run_free(&r);
+    BS(&r, NULL, 0, "--levels", "data=1,2", url, "get", "data/00112233");
+    ASSERT_STATUS(r, 0);
+    cr_assert_str_eq(r.out, "v");
+    run_free(&r);
+    BS(&r, NULL, 0, "--levels", "data=1,2", url, "ls", "data");
+    ok(&r); /* every item reachable: no note */
+    run_free(&r);
+    put("config/a/b", "w"); /* a directory that is a namespace, not nesting */
+    BS(&r, NULL, 0, url, "ls", "config");
+    ok(&r);
+    run_free(&r);
+}

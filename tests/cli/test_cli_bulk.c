@@ -479,7 +479,7 @@ Test(bulk, summaries_with_verbose_and_json)
     cr_assert(strstr(r.err, "borgstore: stored 2 items, 5 bytes in "), "%s", r.err);
     cr_assert(strstr(r.out, "{\"command\": \"put-many\", \"items\": 2, \"failed\": 1, "
                             "\"bytes\": 5, \"seconds\": "), "%s", r.out);
-    cr_assert(strstr(r.out, "\"complete\": true}\n"), "%s", r.out);
+    cr_assert(strstr(r.out, "\"complete\": true, \"skipped\": 0}\n"), "%s", r.out);
     run_free(&r);
     BS(&r, in, strlen(in), "-v", url, "get-many", P("out"));
     ASSERT_STATUS(r, 1);
@@ -594,5 +594,42 @@ Test(bulk, progress_bar_only_on_a_terminal)
     run_argv(&r, "config/big\n", 11, false, get_argv);
     ASSERT_STATUS(r, 0);
     cr_assert_str_eq(r.err, "", "a pipe shows nothing");
+    run_free(&r);
+}
+
+/* import and export know their total (a first walk or listing, on a terminal
+ * only): the bar shows bytes the store acknowledged of it, the rate and the
+ * time left; put-many and get-many read names as they go: bytes and rate. */
+Test(bulk, progress_shows_acknowledged_bytes_rate_and_eta)
+{
+    uint8_t *v = calloc(1, 1u << 20);
+    cr_assert_not_null(v);
+    for (int i = 0; i < 12; i++)
+        cr_assert_eq(bs_test_write_file(P("src/%02d", i), v, 1u << 20), 0);
+    free(v);
+    const char *url = new_store("file", "eta");
+    const char *imp[] = {bs_cli_path(), url, "import", P("src"), "data", NULL};
+    run_result r;
+    run_argv(&r, NULL, 0, true, imp);
+    ASSERT_STATUS(r, 0);
+    cr_assert(strstr(r.err, "import ["), "%s", r.err);
+    cr_assert(strstr(r.err, "of 12.0 MiB"), "%s", r.err);
+    cr_assert(strstr(r.err, "100% 12.0 MiB of 12.0 MiB"), "%s", r.err);
+    cr_assert(strstr(r.err, " MiB/s"), "%s", r.err);
+    cr_assert(strstr(r.err, "  ETA "), "%s", r.err);
+    run_free(&r);
+    const char *exp[] = {bs_cli_path(), url, "export", "data", P("out"), NULL};
+    run_argv(&r, NULL, 0, true, exp);
+    ASSERT_STATUS(r, 0);
+    cr_assert(strstr(r.err, "export ["), "%s", r.err);
+    cr_assert(strstr(r.err, "100% 12.0 MiB of 12.0 MiB"), "%s", r.err);
+    cr_assert(strstr(r.err, "  ETA "), "%s", r.err);
+    run_free(&r);
+    const char *gm[] = {bs_cli_path(), url, "get-many", P("out2"), NULL};
+    run_argv(&r, "data/00\ndata/01\ndata/02\ndata/03\ndata/04\ndata/05\ndata/06\ndata/07\n"
+                 "data/08\n", 72, true, gm);
+    ASSERT_STATUS(r, 0);
+    cr_assert(strstr(r.err, "get-many 9.0 MiB  "), "%s", r.err);
+    cr_assert(strstr(r.err, " MiB/s"), "%s", r.err);
     run_free(&r);
 }

@@ -372,3 +372,34 @@ Test(store_more, docs_carry_the_tested_example_verbatim)
     free(ex);
     free(doc);
 }
+
+/* After a nesting-level change the listing still finds the items written
+ * with the old levels; bs_store_list_dir says where, so a caller can tell
+ * them from the ones the store's lookups reach. */
+Test(store_more, list_dir_tells_where_an_item_was_found)
+{
+    fx_setup();
+    ASSERT_OK(bs_store_store(fx_s, "two/00112233", "x", 1));
+    ASSERT_OK(bs_store_close(fx_s));
+    bs_store_free(fx_s);
+    const bs_store_namespace one[] = {{.prefix = "two/", .levels = {1}, .nlevels = 1}};
+    fx_s = fx_new_store(one, 1);
+    ASSERT_OK(bs_store_open(fx_s));
+    ASSERT_OK(bs_store_store(fx_s, "two/00223344", "y", 1));
+    bs_store_list_iter *it;
+    ASSERT_OK(bs_store_list_begin(fx_s, "two", false, &it));
+    cr_assert_str_eq(bs_store_list_dir(it), "");
+    bs_item_info info;
+    cr_assert_eq(bs_store_list_next(it, &info), 1); /* two/00 lists its file first */
+    cr_assert_str_eq(info.name, "00223344");
+    cr_assert_str_eq(bs_store_list_dir(it), "two/00", "written on level 1");
+    cr_assert_eq(bs_store_list_next(it, &info), 1);
+    cr_assert_str_eq(info.name, "00112233");
+    cr_assert_str_eq(bs_store_list_dir(it), "two/00/11", "written on level 2");
+    cr_assert_eq(bs_store_list_next(it, &info), 0);
+    bs_store_list_end(it);
+    uint8_t *v;
+    size_t n;
+    cr_assert_eq(bs_store_load(fx_s, "two/00112233", 0, BS_SIZE_ALL, false, &v, &n),
+                 BS_ERR_NOT_FOUND, "level 2 is not looked on");
+}
