@@ -118,17 +118,34 @@ static int h_info(rest_conn *c)
     return rest_send_head(c, 200, extra, info.size, NULL);
 }
 
+static int sink_begin(void *ctx, uint64_t len)
+{
+    rest_conn *c = ctx;
+    c->sent_head = true;
+    return rest_send_head(c, c->req.has_range ? 206 : 200, NULL, len,
+                          "application/octet-stream")
+               ? bs__error_set(BS_ERR_IO, "writing the response")
+               : 0;
+}
+
+static int sink_data(void *ctx, const uint8_t *p, size_t n)
+{
+    return rest_write(ctx, p, n) ? bs__error_set(BS_ERR_IO, "writing the response") : 0;
+}
+
+/* The value streams from the backend's file to stdout in chunks. */
 static int h_load(rest_conn *c)
 {
     int64_t offset = 0, size = BS_SIZE_ALL;
     if (c->req.has_range) bs__http_range(c->req.range, &offset, &size);
-    uint8_t *buf;
-    size_t len;
-    int rc = bs_backend_load(c->s->backend, c->name, offset, size, &buf, &len);
-    if (rc) return rc;
-    rest_body b = {.data = buf, .len = len, .type = "application/octet-stream"};
-    rc = rest_send(c, c->req.has_range ? 206 : 200, NULL, &b);
-    bs_free(buf);
+    bs_load_sink sink = {.begin = sink_begin, .data = sink_data, .ctx = c};
+    c->sent_head = false;
+    int rc = bs__backend_load_to(c->s->backend, c->name, offset, size, &sink);
+    if (rc && c->sent_head) { /* Content-Length is promised: only the end is left */
+        serve_log(c->s, BS_LOG_ERROR, "load %s failed while sending: %s", c->name,
+                  bs_error_message());
+        c->dead = true;
+    }
     return rc;
 }
 
@@ -215,30 +232,53 @@ static int read_body(rest_conn *c, uint8_t **out)
     return 0;
 }
 
+/* Feeds the request body to the backend, hashing it on the way; the last
+ * chunk is refused when the hash differs, so nothing becomes visible. */
+typedef struct body_reader {
+    rest_conn *c;
+    uint64_t left;
+    bool check, mismatch;
+    crypto_hash_sha256_state sha;
+} body_reader;
+
+static int body_read(void *ctx, uint8_t *buf, size_t cap, size_t *got)
+{
+    body_reader *r = ctx;
+    size_t n = r->left < cap ? (size_t)r->left : cap;
+    if (rest_read_body(r->c, buf, n))
+        return bs__error_set(BS_ERR_PROTOCOL, "the client ended inside a request body");
+    r->left -= n;
+    *got = n;
+    if (!r->check) return 0;
+    crypto_hash_sha256_update(&r->sha, buf, n);
+    if (r->left) return 0;
+    uint8_t d[crypto_hash_sha256_BYTES];
+    char hex[2 * sizeof d + 1];
+    crypto_hash_sha256_final(&r->sha, d);
+    sodium_bin2hex(hex, sizeof hex, d, sizeof d);
+    if (!strcasecmp(hex, r->c->req.hash)) return 0;
+    r->mismatch = true;
+    return bs__error_set(BS_ERR_INTEGRITY, HASH_MISMATCH);
+}
+
 static int h_store(rest_conn *c)
 {
     if (c->req.has_hash && strlen(c->req.hash) != 64) {
         if (discard_body(c)) return bs__error_set(BS_ERR_PROTOCOL, "connection lost");
         return bs__error_set(BS_ERR_INVALID, "X-Content-hash-sha256 is not a sha256 hex digest");
     }
-    uint8_t *data;
-    size_t len = (size_t)c->req.content_length;
-    int rc = read_body(c, &data);
-    if (rc) return rc;
-    if (c->req.has_hash) {
-        uint8_t d[crypto_hash_sha256_BYTES];
-        char hex[2 * sizeof d + 1];
-        crypto_hash_sha256(d, data, len);
-        sodium_bin2hex(hex, sizeof hex, d, sizeof d);
-        if (strcasecmp(hex, c->req.hash)) {
-            free(data);
-            serve_log(c->s, BS_LOG_WARNING, "store %s: content hash mismatch, nothing stored",
-                      c->name);
-            return rest_send_error(c, 422, HASH_MISMATCH) ? -1 : 0;
-        }
+    body_reader r = {.c = c, .left = c->req.content_length, .check = c->req.has_hash};
+    c->req.content_length = 0;
+    crypto_hash_sha256_init(&r.sha);
+    int rc = bs__backend_store_from(c->s->backend, c->name, r.left, body_read, &r);
+    if (c->dead) return rc;
+    c->req.content_length = r.left; /* refused before the end: skip the rest */
+    if (discard_body(c)) return rc;
+    if (r.mismatch) {
+        serve_log(c->s, BS_LOG_WARNING, "store %s: content hash mismatch, nothing stored",
+                  c->name);
+        return rest_send_error(c, 422, HASH_MISMATCH) ? -1 : 0;
     }
-    rc = bs_backend_store(c->s->backend, c->name, data, len);
-    free(data);
     return rc ? rc : ok(c);
 }
 

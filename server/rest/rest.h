@@ -30,6 +30,7 @@ typedef struct rest_conn {
     bool list;              /* GET with a trailing '/' */
     bool close_after;       /* a malformed request: answer, then end */
     bool dead;              /* stdin or stdout failed: end now */
+    bool sent_head;         /* a streamed response has begun */
 } rest_conn;
 
 /* A response body: len bytes at data (borrowed), and its Content-Type. */

@@ -347,6 +347,42 @@ def test_forced_command_takes_only_path_and_log_level_from_the_client():
     assert not os.path.exists(os.path.join(root, "bob"))
 
 
+# Run in a small child so that what the server inherits at fork is small
+# (ru_maxrss counts the forked child before its exec too).
+PEAK_RSS = r"""
+import resource, subprocess, sys
+exe, store, reqs = sys.argv[1:4]
+with open(reqs, "rb") as f:
+    p = subprocess.run([exe, "--rest", "--backend", "FILE:" + store], stdin=f,
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+assert p.returncode == 0 and p.stdout.count(b"200 OK") == 3, p.returncode
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def peak_rss_kib(size):
+    """Peak RSS of a server that creates a store, stores a value of size
+    bytes and loads it back."""
+    d = fresh(f"rss{size}")
+    data = b"\x5a" * size
+    h = hashlib.sha256(data).hexdigest()
+    reqs = os.path.join(d, "requests")
+    with open(reqs, "wb") as f:
+        f.write(request_bytes("POST", "/?cmd=create"))
+        f.write(request_bytes("POST", f"/packs/{h}", data, hash_hex=h))
+        f.write(request_bytes("GET", f"/packs/{h}"))
+    del data
+    p = subprocess.run([sys.executable, "-c", PEAK_RSS, serve_exe(), os.path.join(d, "store"),
+                        reqs], capture_output=True, check=True)
+    return int(p.stdout)
+
+
+def test_a_50_mb_pack_streams_through_without_a_buffer_of_its_size():
+    small, big = peak_rss_kib(1000), peak_rss_kib(50_000_000)
+    # one 50 MB buffer would add ~48,800 KiB; streaming adds about 1 MiB chunks
+    assert big - small < 16 * 1024, (small, big)
+
+
 if __name__ == "__main__":
     rc = tap.run(globals())
     shutil.rmtree(TMP, ignore_errors=True)
