@@ -51,6 +51,8 @@ static int need(rest_conn *c, const char *key, char *out, size_t cap)
 
 static int h_create(rest_conn *c)
 {
+    if (!c->s->opt->backend_url && !c->store_path)
+        return bs__error_set(BS_ERR_INVALID, "no store: give --backend FILE:<path>");
     int rc = serve_use_path(c->s, c->store_path, true);
     if (!rc) rc = bs_backend_create(c->s->backend);
     if (!rc) serve_log(c->s, BS_LOG_INFO, "created a store");

@@ -158,6 +158,13 @@ def test_error_shapes_carry_the_message_and_head_errors_have_no_body():
     ends_ok(c)
 
 
+def test_without_a_store_every_request_is_400():
+    c = serve("--rest")
+    error(c.create(), 400, "no store")
+    error(c.load("data/x"), 400, "no store")
+    ends_ok(c)
+
+
 def test_destroy_then_create_again():
     d = fresh("destroy")
     c = created(d)
