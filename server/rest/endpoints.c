@@ -394,8 +394,9 @@ static int parse_target(rest_conn *c, char *cmd, size_t cmd_cap, bool *has_cmd)
     while (n && path[n - 1] == '/') path[--n] = '\0';
     const char *p = path;
     while (*p == '/') p++;
-    if (strlen(p) >= sizeof c->name) return bs__error_set(BS_ERR_INVALID, "name too long");
-    snprintf(c->name, sizeof c->name, "%s", p);
+    size_t len = strlen(p);
+    if (len >= sizeof c->name) return bs__error_set(BS_ERR_INVALID, "name too long");
+    memcpy(c->name, p, len + 1);
     rc = bs__http_query_get(c->req.query, "cmd", cmd, cmd_cap);
     if (rc < 0) return rc;
     *has_cmd = rc == 1;
