@@ -176,6 +176,41 @@ int bs_backend_store(bs_backend *b, const char *name, const void *data, size_t l
     return b->ops->store(b, name, data ? data : "", len);
 }
 
+int bs__backend_store_from(bs_backend *b, const char *name, uint64_t len, bs_read_fn read,
+                           void *ctx)
+{
+    int rc = check_item(b, name);
+    if (rc) return rc;
+    if (b->ops->store_from) return b->ops->store_from(b, name, len, read, ctx);
+    if (len > SIZE_MAX) return bs__error_set(BS_ERR_NOMEM, "store %s: too large", name);
+    uint8_t *buf = malloc(len ? (size_t)len : 1);
+    if (!buf) return bs__error_set(BS_ERR_NOMEM, "store %s: %llu bytes", name,
+                                   (unsigned long long)len);
+    for (size_t have = 0, got; have < len && !rc; have += got)
+        rc = read(ctx, buf + have, (size_t)len - have, &got);
+    if (!rc) rc = b->ops->store(b, name, buf, (size_t)len);
+    free(buf);
+    return rc;
+}
+
+int bs__backend_load_to(bs_backend *b, const char *name, int64_t offset, int64_t size,
+                        const bs_load_sink *sink)
+{
+    int rc = check_item(b, name);
+    if (rc) return rc;
+    if (size < 0 && size != BS_SIZE_ALL)
+        return bs__error_set(BS_ERR_INVALID, "negative size for %s", name);
+    if (offset >= 0 && size > 0 && offset > INT64_MAX - size) size = INT64_MAX - offset;
+    if (b->ops->load_to) return b->ops->load_to(b, name, offset, size, sink);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    rc = b->ops->load(b, name, offset, size, &buf, &len);
+    if (!rc) rc = sink->begin(sink->ctx, len);
+    if (!rc && len) rc = sink->data(sink->ctx, buf, len);
+    free(buf);
+    return rc;
+}
+
 int bs_backend_delete(bs_backend *b, const char *name)
 {
     int rc = check_item(b, name);

@@ -14,6 +14,19 @@
 
 #define BS_BACKEND_OPS_VERSION 1
 
+/* Streaming (the REST server): a store's bytes come from a reader, a
+ * load's go to a sink, so a large value never sits in memory whole.
+ * read fills buf with 1..cap bytes (never more than remain) and returns 0,
+ * or a negative BS_ERR_* code to abandon the store (nothing becomes
+ * visible). The sink's begin is called once with the exact length before
+ * any data; its calls return 0 or a negative code that ends the load. */
+typedef int (*bs_read_fn)(void *ctx, uint8_t *buf, size_t cap, size_t *got);
+typedef struct bs_load_sink {
+    int (*begin)(void *ctx, uint64_t len);
+    int (*data)(void *ctx, const uint8_t *p, size_t n);
+    void *ctx;
+} bs_load_sink;
+
 typedef struct bs_backend_ops {
     unsigned version; /* BS_BACKEND_OPS_VERSION */
     const char *scheme; /* "file", "serve", ... (for messages) */
@@ -59,6 +72,14 @@ typedef struct bs_backend_ops {
     /* Optional: the largest value one load may return (a server's limit);
      * 0 or NULL: no limit known. */
     uint64_t (*value_limit)(bs_backend *b);
+
+    /* Optional streaming slots (NULL: the wrappers below use load/store
+     * with one buffer). As store and load, with the bytes through read /
+     * sink; len is the value's exact size. */
+    int (*store_from)(bs_backend *b, const char *name, uint64_t len, bs_read_fn read,
+                      void *ctx);
+    int (*load_to)(bs_backend *b, const char *name, int64_t offset, int64_t size,
+                   const bs_load_sink *sink);
 } bs_backend_ops;
 
 /* The largest value one load may return (the value_limit slot and
@@ -122,6 +143,15 @@ int bs__backend_rerun_one(bs_backend *b, const bs_op *op, size_t index, bool cut
 /* BS_ERR_INVALID: what (load, defrag) of name would exceed the value limit
  * max (size UINT64_MAX: by an unknown amount). */
 int bs__value_too_large(const char *what, const char *name, uint64_t size, uint64_t max);
+
+/* Stores len bytes from read under name (checks as bs_backend_store).
+ * A reader error is returned as is, and nothing is stored. */
+int bs__backend_store_from(bs_backend *b, const char *name, uint64_t len, bs_read_fn read,
+                           void *ctx);
+/* Loads like bs_backend_load, the bytes going to sink (begin first, with
+ * the exact length). An error before begin leaves the sink untouched. */
+int bs__backend_load_to(bs_backend *b, const char *name, int64_t offset, int64_t size,
+                        const bs_load_sink *sink);
 
 /* Constructors of the built-in backends. */
 int bs__posixfs_new(bs_backend **out, const char *url, const bs_backend_config *cfg);

@@ -38,6 +38,16 @@ static const preset_entry preset_write_only[] = {
     {"", "l"},        {"archives", "lw"},  {"cache", "lrwWD"}, {"config", "lrW"},
     {"data", "lw"},   {"keys", "lr"},      {"locks", "lrwD"},  {NULL, NULL}};
 static const preset_entry preset_read_only[] = {{"", "lr"}, {"locks", "lrwD"}, {NULL, NULL}};
+/* borg 2's own tables (borg_permissions(), --permissions / BORG_REPO_PERMISSIONS):
+ * packs/ and index/ instead of borgstore's data/. */
+static const preset_entry borg_no_delete[] = {
+    {"", "lr"},        {"archives", "lrw"}, {"cache", "lrwWD"}, {"config", "lrW"},
+    {"index", "lrwWD"}, {"keys", "lr"},     {"locks", "lrwD"},  {"packs", "lrw"},
+    {NULL, NULL}};
+static const preset_entry borg_write_only[] = {
+    {"", "l"},         {"archives", "lw"},  {"cache", "lrwWD"}, {"config", "lrW"},
+    {"index", "lrwWD"}, {"keys", "lr"},     {"locks", "lrwD"},  {"packs", "lw"},
+    {NULL, NULL}};
 
 static const struct {
     const char *name;
@@ -47,6 +57,10 @@ static const struct {
     {"borgbackup-no-delete", preset_no_delete},
     {"borgbackup-write-only", preset_write_only},
     {"borgbackup-read-only", preset_read_only},
+    {"all", preset_all},
+    {"no-delete", borg_no_delete},
+    {"write-only", borg_write_only},
+    {"read-only", preset_read_only},
 };
 
 static const perm_entry *lookup(const bs_permissions *p, const char *name)
@@ -183,7 +197,8 @@ int bs__permissions_parse(bs_permissions **out, const char *spec)
             if (strcmp(spec, presets[i].name) == 0) pe = presets[i].entries;
         if (!pe) {
             rc = bs__error_set(BS_ERR_INVALID,
-                               "permissions: unknown preset (expected borgbackup-all, "
+                               "permissions: unknown preset (expected all, no-delete, "
+                               "write-only, read-only, borgbackup-all, "
                                "borgbackup-no-delete, borgbackup-write-only, "
                                "borgbackup-read-only or a JSON object)");
         }

@@ -16,7 +16,10 @@ typedef struct bs_permissions bs_permissions;
 /* Parses spec into *out (release with bs__permissions_free):
  *   NULL or ""             -> *out = NULL: no restrictions;
  *   a preset name          -> "borgbackup-all", "borgbackup-no-delete",
- *                             "borgbackup-write-only", "borgbackup-read-only";
+ *                             "borgbackup-write-only", "borgbackup-read-only"
+ *                             (Python borgstore's, naming data/), or borg 2's
+ *                             "all", "no-delete", "write-only", "read-only"
+ *                             (naming packs/ and index/);
  *   a JSON object          -> {"": "lr", "data": "lrw"}: keys are valid item
  *                             names ("" = the root), values only the letters
  *                             lrwWD (each at most once, "" allowed); at most

@@ -30,6 +30,7 @@
 #define TMP_ATTEMPTS 16
 #define TMP_NAME_BUF (BS_NAME_BUF + 32)
 #define LOAD_GUESS (16 * 1024) /* first read of a load without fstat */
+#define STREAM_CHUNK (1024 * 1024) /* store_from / load_to buffer */
 
 typedef struct posixfs {
     bs_backend base;
@@ -941,7 +942,32 @@ static int dir_for_write(posixfs *p, const char *dparent, const char *what, cons
     return fail(errno, what, name);
 }
 
-static int posixfs_store(bs_backend *b, const char *name, const void *data, size_t len)
+/* Writes len bytes from read into fd; a reader error lands in *rrc. */
+static int copy_in(int fd, uint64_t len, bs_read_fn read, void *ctx, int *rrc)
+{
+    uint8_t *buf = malloc(len < STREAM_CHUNK ? (len ? (size_t)len : 1) : STREAM_CHUNK);
+    if (!buf) {
+        errno = ENOMEM;
+        return -1;
+    }
+    int rc = 0;
+    while (len && !rc) {
+        size_t got = 0, want = len < STREAM_CHUNK ? (size_t)len : STREAM_CHUNK;
+        if ((*rrc = read(ctx, buf, want, &got)) || got == 0 || got > want) {
+            if (!*rrc) *rrc = bs__error_set(BS_ERR_IO, "the value's reader failed");
+            rc = -1;
+            break;
+        }
+        rc = write_all(fd, buf, got);
+        len -= got;
+    }
+    free(buf);
+    return rc;
+}
+
+/* store, with the bytes at data or (data NULL) from read. */
+static int store_common(bs_backend *b, const char *name, const void *data, uint64_t len,
+                        bs_read_fn read, void *ctx)
 {
     posixfs *p = P(b);
     char parent[BS_NAME_BUF];
@@ -983,7 +1009,8 @@ static int posixfs_store(bs_backend *b, const char *name, const void *data, size
             return rc;
         }
     }
-    int wrc = write_all(fd, data, len);
+    int rrc = 0;
+    int wrc = data ? write_all(fd, data, (size_t)len) : copy_in(fd, len, read, ctx, &rrc);
     if (wrc < 0) {
         int err = errno;
         close(fd);
@@ -995,10 +1022,59 @@ static int posixfs_store(bs_backend *b, const char *name, const void *data, size
         int err = errno;
         unlinkat(dfd, tmp, 0);
         close_dir(p, dfd);
-        return fail(err, "store", name);
+        return rrc ? rrc : fail(err, "store", name);
     }
     rc = commit_temp(p, dfd, tmp, dfd, leaf, (int64_t)len, name);
     close_dir(p, dfd);
+    return rc;
+}
+
+static int posixfs_store(bs_backend *b, const char *name, const void *data, size_t len)
+{
+    return store_common(b, name, data, len, NULL, NULL);
+}
+
+static int posixfs_store_from(bs_backend *b, const char *name, uint64_t len, bs_read_fn read,
+                              void *ctx)
+{
+    return store_common(b, name, NULL, len, read, ctx);
+}
+
+/* load, the bytes going to sink in STREAM_CHUNK pieces from one open file
+ * (a value replaced meanwhile is still read whole, the old one). */
+static int posixfs_load_to(bs_backend *b, const char *name, int64_t offset, int64_t size,
+                           const bs_load_sink *sink)
+{
+    posixfs *p = P(b);
+    int rc = check(p, name, "r");
+    if (rc) return rc;
+    int fd = open_leaf(p, name, "load");
+    if (fd < 0) return fd;
+    struct stat st;
+    if (fstat(fd, &st) < 0) rc = fail(errno, "load", name);
+    else if (!S_ISREG(st.st_mode)) rc = not_regular("load", name, S_ISDIR(st.st_mode));
+    int64_t fsize = rc ? 0 : st.st_size, start = offset < 0 ? fsize + offset : offset;
+    if (!rc && start < 0)
+        rc = bs__error_set(BS_ERR_READ_RANGE, "load %s: offset %lld is before the start "
+                           "(size %lld)", name, (long long)offset, (long long)fsize);
+    uint64_t avail = start < fsize ? (uint64_t)(fsize - start) : 0;
+    uint64_t want = size == BS_SIZE_ALL || (uint64_t)size > avail ? avail : (uint64_t)size;
+    uint8_t *buf = rc ? NULL : malloc(want < STREAM_CHUNK ? (want ? (size_t)want : 1)
+                                                          : STREAM_CHUNK);
+    if (!rc && !buf) rc = bs__error_set(BS_ERR_NOMEM, "load %s", name);
+    if (!rc) rc = sink->begin(sink->ctx, want);
+    for (uint64_t done = 0; !rc && done < want;) {
+        size_t n = want - done < STREAM_CHUNK ? (size_t)(want - done) : STREAM_CHUNK, got = 0;
+        if (pread_all(fd, buf, n, (off_t)(start + (int64_t)done), &got) < 0)
+            rc = fail(errno, "load", name);
+        else if (got == 0)
+            rc = bs__error_set(BS_ERR_IO, "load %s: the file shrank while read", name);
+        else
+            rc = sink->data(sink->ctx, buf, got);
+        done += got;
+    }
+    free(buf);
+    close(fd);
     return rc;
 }
 
@@ -1412,6 +1488,8 @@ static const bs_backend_ops posixfs_ops = {
     .defrag = posixfs_defrag,
     .quota = posixfs_quota,
     .free = posixfs_free,
+    .store_from = posixfs_store_from,
+    .load_to = posixfs_load_to,
 };
 
 int bs__posixfs_new(bs_backend **out, const char *url, const bs_backend_config *cfg)

@@ -7,6 +7,7 @@ packages=(
   gcc meson ninja-build pkg-config python3
   libssh-dev libmsgpack-dev libsodium-dev libcriterion-dev libcurl4-openssl-dev libssl-dev
   python3-dev python3-pytest python3-mesonpy python3-pip python3-venv patchelf
+  libjansson-dev
   openssh-server openssh-client rclone
   clang libclang-rt-14-dev valgrind util-linux go-md2man
 )

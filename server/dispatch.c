@@ -139,30 +139,6 @@ static int send_page(serve *s, serve_cursor *c, size_t n, bool more)
 
 /* ---- handlers ----------------------------------------------------------- */
 
-/* Makes s->backend serve the client's path, placed beneath the restriction
- * roots once (place.h): the backend works from the handles, never from the
- * path. make: create the missing parent directories (create). */
-static int use_path(serve *s, const char *path, bool make)
-{
-    if (s->opt->backend_url) return 0; /* pinned: the client's path is ignored */
-    serve_place pl;
-    int rc = serve_place_store(&pl, s->opt, path, make);
-    if (rc) return rc;
-    bs_backend_free(s->backend);
-    s->backend = NULL;
-    free(s->backend_path);
-    s->backend_path = NULL;
-    bs_posix_place where = {.parentfd = pl.parentfd, .leaf = pl.leaf, .quotafd = pl.quotafd,
-                            .perm_prefix = pl.prefix, .quota_min = SERVE_QUOTA_MIN};
-    bs_backend_config cfg = {.permissions = s->opt->permissions, .quota = s->opt->quota};
-    rc = bs__posixfs_new_at(&s->backend, &where, &cfg);
-    serve_place_release(&pl);
-    if (rc) return rc;
-    if (!(s->backend_path = strdup(pl.resolved))) return bs__error_set(BS_ERR_NOMEM, NULL);
-    serve_log(s, BS_LOG_DEBUG, "serving %s", pl.resolved);
-    return 0;
-}
-
 static int h_ping(serve *s)
 {
     bs__result res = {0};
@@ -178,7 +154,7 @@ static int h_ping(serve *s)
 
 static int h_create(serve *s)
 {
-    int rc = use_path(s, req.path, true);
+    int rc = serve_use_path(s, req.path, true);
     if (!rc) rc = bs_backend_create(s->backend);
     if (!rc) serve_log(s, BS_LOG_INFO, "created a store");
     return rc ? rc : reply_ok(s, req.id, req.method, &empty_result);
@@ -186,7 +162,7 @@ static int h_create(serve *s)
 
 static int h_destroy(serve *s)
 {
-    int rc = use_path(s, req.path, false);
+    int rc = serve_use_path(s, req.path, false);
     if (!rc) rc = bs_backend_destroy(s->backend);
     if (!rc) serve_log(s, BS_LOG_INFO, "destroyed a store");
     return rc ? rc : reply_ok(s, req.id, req.method, &empty_result);
@@ -194,7 +170,7 @@ static int h_destroy(serve *s)
 
 static int h_open(serve *s)
 {
-    int rc = use_path(s, req.path, false);
+    int rc = serve_use_path(s, req.path, false);
     if (!rc) rc = bs_backend_open(s->backend);
     return rc ? rc : reply_ok(s, req.id, req.method, &empty_result);
 }

@@ -15,10 +15,13 @@
 #include "bs_config.h"
 #include "proto/cmdline.h"
 #include "server/place.h"
+#include "server/rest/backend_arg.h"
+#include "server/rest/rest.h"
 #include "server/serve.h"
 
 static const char usage_text[] =
     "Usage: borgstore-serve [OPTIONS]\n"
+    "       borgstore-serve [serve] --rest [OPTIONS] [--backend FILE:<path>]\n"
     "\n"
     "Serves borgstore stores over stdin/stdout to a borgstore client (serve:// or\n"
     "ssh:// URLs). Meant to run as an SSH forced command, e.g. in authorized_keys:\n"
@@ -49,7 +52,12 @@ static const char usage_text[] =
     "                                 with more is refused\n"
     "  --log-level LEVEL              debug, info, warning (default), error, critical\n"
     "  --log-file FILE                append log lines to FILE instead of stderr\n"
-    "  --backend URL                  serve this backend URL, ignoring the client's path\n"
+    "  --backend URL                  serve this backend URL, ignoring the client's path;\n"
+    "                                 with --rest, FILE:<path> or file:///<path> names\n"
+    "                                 the store (placed beneath the restrictions)\n"
+    "  --rest                         speak Python borgstore's REST v1 (borg 2's rest://\n"
+    "                                 repositories) on stdin/stdout instead of msgpack\n"
+    "  --stdio                        the same as --rest (borgstore-server-rest's shape)\n"
     "  --max-frame BYTES              largest frame accepted (default 1 MiB)\n"
     "  --max-value BYTES              largest value accepted or sent (default 256 MiB)\n"
     "  --max-inflight N               requests a client may have in flight (default 128)\n"
@@ -59,7 +67,13 @@ static const char usage_text[] =
     "  -V, --version                  show the version and exit\n"
     "\n"
     "With SSH_ORIGINAL_COMMAND set (forced command), only --log-level is taken\n"
-    "from the client's command; everything else comes from the command line above.\n"
+    "from the client's command (with --rest also --backend FILE:<path>, as borg\n"
+    "serve allows: `borg serve --rest --backend FILE:repo`); everything else comes\n"
+    "from the command line above.\n"
+    "\n"
+    "--permissions also takes borg's names all, no-delete, write-only, read-only\n"
+    "(borg's tables: packs/, index/, ...). With --rest and no --permissions,\n"
+    "BORG_REPO_PERMISSIONS is used, like borg serve.\n"
     "\n"
     "Exit codes: 0 connection ended normally (EOF, SIGHUP, SIGTERM, broken pipe);\n"
     "2 usage error; 3 invalid option value; 4 cannot open the log file;\n"
@@ -70,7 +84,7 @@ static const char usage_text[] =
 enum {
     OPT_RESTRICT_PATH = 256, OPT_RESTRICT_REPO, OPT_PERMISSIONS, OPT_READ_ONLY, OPT_QUOTA,
     OPT_UMASK, OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_BACKEND, OPT_MAX_FRAME, OPT_MAX_VALUE,
-    OPT_MAX_INFLIGHT, OPT_DRAIN_TIMEOUT, OPT_LIST_MEMORY,
+    OPT_MAX_INFLIGHT, OPT_DRAIN_TIMEOUT, OPT_LIST_MEMORY, OPT_REST,
 };
 
 static const struct option long_opts[] = {
@@ -88,6 +102,8 @@ static const struct option long_opts[] = {
     {"max-value", required_argument, NULL, OPT_MAX_VALUE},
     {"max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT},
     {"drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT},
+    {"rest", no_argument, NULL, OPT_REST},
+    {"stdio", no_argument, NULL, OPT_REST},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -136,8 +152,10 @@ static int add_resolved(char ***list, size_t *n, const char *path, const char *o
     return 0;
 }
 
-/* The client's command (SSH_ORIGINAL_COMMAND): only --log-level is honoured. */
-static void client_command(serve_opts *o, const char *cmd)
+/* The client's command (SSH_ORIGINAL_COMMAND): only --log-level is
+ * honoured, and with --rest the store (--backend), which *backend receives
+ * (cap bytes; NULL: not wanted). */
+static void client_command(serve_opts *o, const char *cmd, char *backend, size_t cap)
 {
     char **argv;
     size_t argc;
@@ -150,6 +168,10 @@ static void client_command(serve_opts *o, const char *cmd)
         if (!strcmp(argv[i], "--log-level") && i + 1 < argc) val = argv[++i];
         else if (!strncmp(argv[i], "--log-level=", 12)) val = argv[i] + 12;
         if (val && serve_log_level_parse(val) > 0) o->log_level = serve_log_level_parse(val);
+        const char *b = NULL;
+        if (!strcmp(argv[i], "--backend") && i + 1 < argc) b = argv[++i];
+        else if (!strncmp(argv[i], "--backend=", 10)) b = argv[i] + 10;
+        if (b && backend && strlen(b) < cap) snprintf(backend, cap, "%s", b);
         /* anything else in the client's command is ignored on purpose */
     }
     bs__argv_free(argv);
@@ -167,7 +189,8 @@ int main(int argc, char **argv)
     o.list_memory = SERVE_LIST_MEMORY_DEFAULT;
     mode_t mask = 077;
     const char *log_file = NULL;
-    bool perm_map = false;
+    bool perm_map = false, rest = false;
+    static char client_backend[PATH_MAX + 16];
     uint64_t v;
     int c, rc;
     while ((c = getopt_long(argc, argv, "hV", long_opts, NULL)) != -1) {
@@ -240,6 +263,7 @@ int main(int argc, char **argv)
             o.drain_timeout = (int)sec;
             break;
         }
+        case OPT_REST: rest = true; break;
         case 'h': fputs(usage_text, stdout); return 0;
         case 'V': printf("borgstore-serve %s (protocol %d)\n", BS_VERSION, BS_PROTO_VERSION); return 0;
         default:
@@ -247,13 +271,44 @@ int main(int argc, char **argv)
             return SERVE_EXIT_USAGE;
         }
     }
+    /* borg's argv shape: `borgstore-serve serve --rest ...` (BORG_REMOTE_PATH) */
+    if (optind < argc && !strcmp(argv[optind], "serve")) optind++;
     if (optind < argc) {
         fprintf(stderr, "borgstore-serve: unexpected argument '%s'\nTry 'borgstore-serve --help'.\n",
                 argv[optind]);
         return SERVE_EXIT_USAGE;
     }
     const char *ssh_cmd = getenv("SSH_ORIGINAL_COMMAND");
-    if (ssh_cmd) client_command(&o, ssh_cmd);
+    /* with --rest, a FILE:/file:// --backend names the store to place */
+    const char *rest_spec = NULL;
+    if (rest && o.backend_url &&
+        (!strncmp(o.backend_url, "FILE:", 5) || !strncmp(o.backend_url, "file://", 7))) {
+        rest_spec = o.backend_url;
+        o.backend_url = NULL;
+    }
+    if (ssh_cmd)
+        client_command(&o, ssh_cmd, rest && !o.backend_url && !rest_spec ? client_backend : NULL,
+                       sizeof client_backend);
+    if (!rest_spec && client_backend[0]) rest_spec = client_backend;
+    char rest_path[PATH_MAX] = "";
+    if (rest) {
+        const char *env = getenv("BORG_REPO_PERMISSIONS");
+        if (!o.permissions && env && *env) {
+            bs_permissions *p = NULL;
+            if (bs__permissions_parse(&p, env))
+                return die(SERVE_EXIT_CONFIG, "BORG_REPO_PERMISSIONS: %s", bs_error_message());
+            perm_map = bs__permissions_count(p) > 0;
+            bs__permissions_free(p);
+            o.permissions = env;
+        }
+        if (rest_spec && bs__rest_backend_path(rest_path, sizeof rest_path, rest_spec))
+            return die(SERVE_EXIT_CONFIG, "--backend: %s", bs_error_message());
+        /* one store per connection: without restrictions, a permissions map
+         * is anchored at that store (an implicit --restrict-to-repository) */
+        if (rest_path[0] && perm_map && !o.n_restrict_paths && !o.n_restrict_repos &&
+            (rc = add_resolved(&o.restrict_repos, &o.n_restrict_repos, rest_path, "--backend")))
+            return rc;
+    }
     umask(mask);
     if (log_file) {
         o.log_fd = open(log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -282,7 +337,7 @@ int main(int argc, char **argv)
         if (bs_backend_new(&s.backend, o.backend_url, &cfg))
             return die(SERVE_EXIT_CONFIG, "--backend: %s", bs_error_message());
     }
-    int code = serve_loop(&s);
+    int code = rest ? serve_rest(&s, rest_path[0] ? rest_path : NULL) : serve_loop(&s);
     serve_shutdown(&s);
     bs__outq_free(&s.out);
     serve_inflight_free(&s);

@@ -131,6 +131,13 @@ int serve_log_level_parse(const char *name);
 /* Copies msg into out (cap bytes) with absolute server paths removed. */
 void serve_scrub(const serve *s, char *out, size_t cap, const char *msg);
 
+/* core.c */
+/* Makes s->backend serve the client's path, placed beneath the restriction
+ * roots once (place.h): the backend works from the handles, never from the
+ * path. make: create the missing parent directories (create). A pinned
+ * backend (--backend) ignores the path. 0 or a BS_ERR_* code. */
+int serve_use_path(serve *s, const char *path, bool make);
+
 /* dispatch.c */
 /* Handles one frame; returns 0, or < 0 when the connection must end
  * (s->fatal set, an error frame already queued). */

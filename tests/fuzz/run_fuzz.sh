@@ -17,7 +17,7 @@ chmod -R a+rwX "$work"
 dict=()
 case $name in msg|serve|reply) dict=(-dict="$src/protocol.dict") ;; esac
 maxlen=4096
-case $name in serve|reply) maxlen=65536 ;; frame) maxlen=16384 ;; esac
+case $name in serve|reply) maxlen=65536 ;; frame|http) maxlen=16384 ;; esac
 
 log=$work/logs/$name.log
 [[ $name == serve && -w /dev/shm ]] && export TMPDIR=/dev/shm # far faster than disk

@@ -231,7 +231,7 @@ Test(permissions, nearest_listed_ancestor_decides)
 
 static const struct {
     const char *preset;
-    const char *ns_letters[8][2]; /* the contents from issue 2 / Python borgstore 0.6 */
+    const char *ns_letters[9][2]; /* issue 2 / Python borgstore 0.6; borg 2's (issue 13) */
 } presets[] = {
     {"borgbackup-all", {{"", "lrwWD"}}},
     {"borgbackup-no-delete",
@@ -241,15 +241,23 @@ static const struct {
      {{"", "l"}, {"archives", "lw"}, {"cache", "lrwWD"}, {"config", "lrW"}, {"data", "lw"},
       {"keys", "lr"}, {"locks", "lrwD"}}},
     {"borgbackup-read-only", {{"", "lr"}, {"locks", "lrwD"}}},
+    {"all", {{"", "lrwWD"}}},
+    {"no-delete",
+     {{"", "lr"}, {"archives", "lrw"}, {"cache", "lrwWD"}, {"config", "lrW"},
+      {"index", "lrwWD"}, {"keys", "lr"}, {"locks", "lrwD"}, {"packs", "lrw"}}},
+    {"write-only",
+     {{"", "l"}, {"archives", "lw"}, {"cache", "lrwWD"}, {"config", "lrW"}, {"index", "lrwWD"},
+      {"keys", "lr"}, {"locks", "lrwD"}, {"packs", "lw"}}},
+    {"read-only", {{"", "lr"}, {"locks", "lrwD"}}},
 };
 
-static const char *const namespaces[] = {"archives", "cache", "config", "data",
-                                         "keys",     "locks", "other"};
+static const char *const namespaces[] = {"archives", "cache", "config", "data",  "index",
+                                         "keys",     "locks", "packs",  "other"};
 
 static const char *letters_for(size_t p, const char *ns)
 {
     const char *root = "";
-    for (size_t i = 0; i < 8 && presets[p].ns_letters[i][0]; i++) {
+    for (size_t i = 0; i < 9 && presets[p].ns_letters[i][0]; i++) {
         if (!strcmp(presets[p].ns_letters[i][0], ns)) return presets[p].ns_letters[i][1];
         if (!presets[p].ns_letters[i][0][0]) root = presets[p].ns_letters[i][1];
     }
