@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   gcc meson ninja-build pkg-config python3
   libssh-dev libmsgpack-dev libsodium-dev libcriterion-dev libcurl4-openssl-dev
+  libjansson-dev
   openssh-server openssh-client rclone
   clang libclang-rt-14-dev valgrind util-linux
 )
