@@ -12,6 +12,9 @@ pretty-printed sorted list JSON, the Accept check (406), HTTP Basic auth
     standin_server.py serve --rest --backend FILE:PATH      (borg's shape)
     standin_server.py --listen 127.0.0.1:0 --backend FILE:PATH [--username U --password P]
         (TCP; prints "PORT <n>" on stdout once listening)
+    --backend URL-PATH instead: a test rig for many stores behind one port;
+        the store is the URL path up to "/_" (http://h:p/abs/store/_/name),
+        as a reverse proxy mapping sub-paths to servers would do.
 """
 import base64
 import hashlib
@@ -199,10 +202,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""  # read fully, as Python does
         url = urllib.parse.urlsplit(self.path)
         q = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
-        is_list = url.path.endswith("/") and self.command == "GET"
-        name = url.path.strip("/")
-        cmd = q.get("cmd")
+        path = url.path
         st = self.store
+        if st is None:  # URL-PATH mode
+            root, sep, path = path.partition("/_")
+            if not sep:
+                self.send_error(404, "no store in the URL")
+                return
+            st = Store(root)
+        is_list = path.endswith("/") and self.command == "GET"
+        name = path.strip("/")
+        cmd = q.get("cmd")
         try:
             if cmd == "create":
                 st.create()
@@ -298,15 +308,19 @@ def main(argv):
             pass
         else:
             sys.exit("standin_server: unknown argument " + a)
-    if not backend or not backend.startswith("FILE:"):
+    if listen and backend == "URL-PATH":
+        store = None
+    elif not backend or not backend.startswith("FILE:"):
         sys.exit("standin_server: --backend FILE:PATH needed")
-    store = Store(backend[5:])
+    else:
+        store = Store(backend[5:])
     if listen:
         host, port = listen.rsplit(":", 1)
         Handler.store = store
         if user:
             Handler.auth = "%s:%s" % (user, password)
-        srv = http.server.HTTPServer((host, int(port)), Handler)
+        srv = http.server.ThreadingHTTPServer((host, int(port)), Handler)
+        srv.daemon_threads = True
         print("PORT %d" % srv.server_address[1], flush=True)
         srv.serve_forever()
     elif stdio:
