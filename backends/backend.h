@@ -171,5 +171,7 @@ int bs__sftp_new(bs_backend **out, const char *url, const bs_backend_config *cfg
 int bs__rclone_new(bs_backend **out, const char *url, const bs_backend_config *cfg);
 /* serve:///abs/path and ssh://[user@]host[:port]/path (client/remote/). */
 int bs__remote_new(bs_backend **out, const char *url, const bs_backend_config *cfg);
+/* rest://[user@]host[:port]/path, rest:///abs/path, http(s)://... (client/rest/). */
+int bs__rest_new(bs_backend **out, const char *url, const bs_backend_config *cfg);
 
 #endif

@@ -14,6 +14,9 @@ static const registry_entry registry[] = {
     {"rclone:", bs__rclone_new},
     {"serve://", bs__remote_new},
     {"ssh://", bs__remote_new},
+    {"rest://", bs__rest_new},
+    {"http://", bs__rest_new},
+    {"https://", bs__rest_new},
 };
 
 bs_backend_ctor bs__backend_ctor_for(const char *url)

@@ -49,4 +49,17 @@ int bs__transport_spawn(bs_transport **out, char *const argv[]);
 int bs__transport_ssh(bs_transport **out, const char *user, const char *host, int port,
                       const char *ssh_config_file, const char *command);
 
+/* Where a server command runs: host NULL means here (spawned), else over
+ * ssh as [user@]host[:port] (port 0: the default). */
+typedef struct bs_remote_target {
+    const char *user, *host;
+    int port;
+    const char *ssh_config;
+} bs_remote_target;
+
+/* Runs cmd (a NULL-terminated argv) here, or on to's host with libssh or,
+ * when BORGSTORE_RSH is set, that command plus "-p PORT" (when to->port is
+ * set), "[user@]host" and cmd shell-quoted as one word. */
+int bs__transport_command(bs_transport **out, const bs_remote_target *to, char *const cmd[]);
+
 #endif

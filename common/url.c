@@ -125,6 +125,13 @@ int bs__url_parse(bs_url *out, const char *url)
         return parse_local(out, url, after);
     if (!strcmp(out->scheme, "ssh") || !strcmp(out->scheme, "sftp"))
         return parse_remote(out, url, after);
+    if (!strcmp(out->scheme, "rest")) {
+        if (strncmp(after, "///", 3)) return parse_remote(out, url, after);
+        /* rest:///abs (and borg's rest:////abs): local, absolute */
+        int rc = parse_local(out, url, after);
+        if (!rc && out->path[1] == '/') memmove(out->path, out->path + 1, strlen(out->path));
+        return rc;
+    }
     if (!strcmp(out->scheme, "rclone")) {
         /* rclone:REMOTE:PATH, or a local path as rclone takes it (rclone:/x) */
         if (!*after) return invalid(out, url, "expected rclone:REMOTE:PATH");

@@ -1,7 +1,8 @@
 /* Backend URL parsing, one parser for every scheme:
  *   file:///abs/path          serve:///abs/path
  *   ssh://[user@]host[:port]/rel/path   ssh://[user@]host[:port]//abs/path
- *   sftp://... (as ssh)       rclone:REMOTE:PATH or rclone:/local/path (rest kept verbatim)
+ *   sftp://... (as ssh)       rest://... (as ssh; rest:///abs and rest:////abs: local)
+ *   rclone:REMOTE:PATH or rclone:/local/path (rest kept verbatim)
  * Paths are percent-decoded; a decoded NUL is refused. */
 #ifndef BS_COMMON_URL_H
 #define BS_COMMON_URL_H
@@ -9,9 +10,9 @@
 #include <stddef.h>
 
 typedef struct bs_url {
-    char scheme[16]; /* "file", "serve", "ssh", "sftp", "rclone" */
+    char scheme[16]; /* "file", "serve", "ssh", "sftp", "rest", "rclone" */
     char *user;      /* NULL when absent */
-    char *host;      /* NULL for file/serve/rclone; IPv6 without brackets */
+    char *host;      /* NULL for file/serve/rclone and local rest; IPv6 without brackets */
     int port;        /* 0 when absent */
     char *path;      /* file/serve: absolute path; ssh/sftp: "rel/path" or
                         "/abs/path" (from "//abs/path"); rclone: NULL */

@@ -113,23 +113,6 @@ static void drop(remote *rb)
     bs__error_set_raw(BS_ERR_CONNECTION, saved, msg);
 }
 
-/* Appends s to a shell command line, single-quoted. */
-static void shell_quote(char *out, size_t cap, const char *s)
-{
-    size_t o = strlen(out);
-    if (o + 2 < cap) out[o++] = '\'';
-    for (; *s && o + 5 < cap; s++) {
-        if (*s == '\'') {
-            memcpy(out + o, "'\\''", 4);
-            o += 4;
-        } else {
-            out[o++] = *s;
-        }
-    }
-    if (o + 1 < cap) out[o++] = '\'';
-    out[o] = '\0';
-}
-
 /* The remote command: BORGSTORE_REMOTE_PATH (default borgstore-serve), plus
  * permissions / quota from the backend config. */
 static int command_words(remote *rb, char ***argv, size_t *argc)
@@ -174,50 +157,10 @@ static int open_transport(remote *rb, bs_transport **t)
     size_t ncmd;
     int rc = command_words(rb, &cmd, &ncmd);
     if (rc) return rc;
-    if (!rb->ssh) {
-        rc = bs__transport_spawn(t, cmd);
-        bs__argv_free(cmd);
-        return rc;
-    }
-    /* the remote side gets one command string, each word shell-quoted */
-    char remote_cmd[8192] = "";
-    for (size_t i = 0; i < ncmd; i++) {
-        if (i) strcat(remote_cmd, " ");
-        shell_quote(remote_cmd, sizeof remote_cmd, cmd[i]);
-    }
+    bs_remote_target to = {.user = rb->user, .host = rb->ssh ? rb->host : NULL,
+                           .port = rb->port, .ssh_config = rb->ssh_config};
+    rc = bs__transport_command(t, &to, cmd);
     bs__argv_free(cmd);
-    const char *rsh = getenv("BORGSTORE_RSH");
-    if (!rsh || !*rsh) {
-        return bs__transport_ssh(t, rb->user, rb->host, rb->port, rb->ssh_config, remote_cmd);
-    }
-    /* BORGSTORE_RSH: split like a shell would, then [-p port] [user@]host command */
-    char **argv;
-    size_t argc;
-    if ((rc = bs__split_words(&argv, &argc, rsh))) return rc;
-    if (!argc) {
-        bs__argv_free(argv);
-        return bs__error_set(BS_ERR_INVALID, "BORGSTORE_RSH is empty");
-    }
-    char **a = realloc(argv, (argc + 5) * sizeof *a);
-    if (!a) {
-        bs__argv_free(argv);
-        return bs__error_set(BS_ERR_NOMEM, NULL);
-    }
-    char port[16], dest[1024];
-    snprintf(port, sizeof port, "%d", rb->port);
-    snprintf(dest, sizeof dest, "%s%s%s", rb->user ? rb->user : "", rb->user ? "@" : "", rb->host);
-    if (rb->port) {
-        a[argc++] = strdup("-p");
-        a[argc++] = strdup(port);
-    }
-    a[argc++] = strdup(dest);
-    a[argc++] = strdup(remote_cmd);
-    a[argc] = NULL;
-    rc = 0;
-    for (size_t i = 0; i < argc; i++)
-        if (!a[i]) rc = bs__error_set(BS_ERR_NOMEM, NULL);
-    if (!rc) rc = bs__transport_spawn(t, a);
-    bs__argv_free(a);
     return rc;
 }
 

@@ -34,6 +34,9 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
         local = !strcmp(u.scheme, "file") || !strcmp(u.scheme, "serve");
         remote = !strcmp(u.scheme, "ssh") || !strcmp(u.scheme, "sftp");
         bool rclone = !strcmp(u.scheme, "rclone");
+        bool rest = !strcmp(u.scheme, "rest"); /* remote with a host, else local */
+        if (rest && u.host) remote = true;
+        if (rest && !u.host) local = true;
         FUZZ_CHECK(local || remote || rclone, "unknown scheme %s accepted", u.scheme);
         if (local) FUZZ_CHECK(u.path && u.path[0] == '/' && !u.host, "local URL fields");
         if (remote) FUZZ_CHECK(u.host && *u.host && u.path && *u.path, "remote URL fields");
@@ -45,8 +48,10 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
     }
     bs__url_clear(&u); /* clearing twice is harmless */
 
-    /* constructors: file://, serve:// and ssh:// touch nothing yet */
-    if (strncmp(url, "file:", 5) && strncmp(url, "serve:", 6) && strncmp(url, "ssh:", 4)) return 0;
+    /* constructors: file://, serve://, ssh:// and rest:// touch nothing yet */
+    if (strncmp(url, "file:", 5) && strncmp(url, "serve:", 6) && strncmp(url, "ssh:", 4) &&
+        strncmp(url, "rest:", 5))
+        return 0;
     bs_backend *b = NULL;
     bs_backend_config cfg = {0};
     rc = bs_backend_new(&b, url, &cfg);

@@ -20,6 +20,7 @@ int fuzz_url_one(const uint8_t *data, size_t size);
 int fuzz_permissions_one(const uint8_t *data, size_t size);
 int fuzz_reply_one(const uint8_t *data, size_t size);
 int fuzz_http_one(const uint8_t *data, size_t size);
+int fuzz_http_resp_one(const uint8_t *data, size_t size);
 
 typedef struct input {
     char *name;
@@ -80,3 +81,4 @@ Test(fuzz_replay, url_inputs_pass) { replay("url", fuzz_url_one, 5); }
 Test(fuzz_replay, permission_inputs_pass) { replay("permissions", fuzz_permissions_one, 5); }
 Test(fuzz_replay, client_reply_inputs_pass) { replay("reply", fuzz_reply_one, 4); }
 Test(fuzz_replay, http_head_inputs_pass) { replay("http", fuzz_http_one, 5); }
+Test(fuzz_replay, rest_response_heads_pass) { replay("http_resp", fuzz_http_resp_one, 5); }
