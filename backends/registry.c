@@ -14,6 +14,8 @@ static const registry_entry registry[] = {
     {"rclone:", bs__rclone_new},
     {"serve://", bs__remote_new},
     {"ssh://", bs__remote_new},
+    {"s3:", bs__s3_new},
+    {"b2:", bs__s3_new},
 };
 
 bs_backend_ctor bs__backend_ctor_for(const char *url)

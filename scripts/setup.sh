@@ -5,9 +5,10 @@ set -euo pipefail
 
 packages=(
   gcc meson ninja-build pkg-config python3
-  libssh-dev libmsgpack-dev libsodium-dev libcriterion-dev libcurl4-openssl-dev
+  libssh-dev libmsgpack-dev libsodium-dev libcriterion-dev libcurl4-openssl-dev libssl-dev
   openssh-server openssh-client rclone
   clang libclang-rt-14-dev valgrind util-linux
+  nodejs npm  # s3rver, the S3 server of the s3: tests (scripts/s3rver.sh)
 )
 
 missing=()

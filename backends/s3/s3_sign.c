@@ -73,6 +73,8 @@ int bs__s3_uri_encode(bs_buf *out, const char *s, bool keep_slash)
 
 /* ---- canonical request ----------------------------------------------------- */
 
+int bs__s3_canonical_query(bs_buf *out, const bs_s3_query *q, size_t n);
+
 typedef struct enc_pair {
     char *k, *v;
 } enc_pair;
@@ -96,7 +98,14 @@ static char *encoded(const char *s)
 
 static int canonical_query(bs_buf *out, const bs_s3_sign_req *r)
 {
-    if (r->n_query == 0) return 0;
+    return bs__s3_canonical_query(out, r->query, r->n_query);
+}
+
+int bs__s3_canonical_query(bs_buf *out, const bs_s3_query *q, size_t n)
+{
+    if (n == 0) return 0;
+    bs_s3_sign_req req = {.query = q, .n_query = n};
+    const bs_s3_sign_req *r = &req;
     enc_pair *v = calloc(r->n_query, sizeof *v);
     if (!v) return BS_ERR_NOMEM;
     int rc = 0;

@@ -44,6 +44,10 @@ typedef struct bs_s3_sign_req {
  * other byte %XX upper-case; '/' kept when keep_slash). 0 or BS_ERR_NOMEM. */
 int bs__s3_uri_encode(bs_buf *out, const char *s, bool keep_slash);
 
+/* The canonical query string of q[0..n) (encoded, sorted): also what the
+ * URL carries. 0 or BS_ERR_NOMEM. */
+int bs__s3_canonical_query(bs_buf *out, const bs_s3_query *q, size_t n);
+
 /* The canonical request (NUL-terminated in out). 0 or BS_ERR_NOMEM. */
 int bs__s3_canonical_request(bs_buf *out, const bs_s3_sign_req *r);
 
