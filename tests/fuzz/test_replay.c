@@ -19,6 +19,7 @@ int fuzz_names_one(const uint8_t *data, size_t size);
 int fuzz_url_one(const uint8_t *data, size_t size);
 int fuzz_permissions_one(const uint8_t *data, size_t size);
 int fuzz_reply_one(const uint8_t *data, size_t size);
+int fuzz_s3xml_one(const uint8_t *data, size_t size);
 
 typedef struct input {
     char *name;
@@ -78,3 +79,4 @@ Test(fuzz_replay, name_inputs_pass) { replay("names", fuzz_names_one, 5); }
 Test(fuzz_replay, url_inputs_pass) { replay("url", fuzz_url_one, 5); }
 Test(fuzz_replay, permission_inputs_pass) { replay("permissions", fuzz_permissions_one, 5); }
 Test(fuzz_replay, client_reply_inputs_pass) { replay("reply", fuzz_reply_one, 4); }
+Test(fuzz_replay, s3_xml_inputs_pass) { replay("s3xml", fuzz_s3xml_one, 5); }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Runs a command next to a fresh s3rver (npm, installed by scripts/s3rver.sh)
 on 127.0.0.1 at a free port, with bucket "bkt" (and "bkt2"): every "@PORT@"
-in the command's arguments and environment becomes the port. The server's
+in the command's arguments and environment becomes the port (also in
+BS_S3_PORT; BS_S3RVER_DATA names s3rver's data directory). The server's
 data lives in a temp directory removed afterwards. Exit status: the
 command's, or 77 (skipped) when s3rver is not installed.
 
@@ -56,6 +57,7 @@ def main():
         threading.Thread(target=lambda: [None for _ in srv.stdout], daemon=True).start()
         env = {k: v.replace("@PORT@", port) for k, v in os.environ.items()}
         env["BS_S3_PORT"] = port
+        env["BS_S3RVER_DATA"] = data  # where s3rver keeps objects: layout checks
         return subprocess.call([a.replace("@PORT@", port) for a in cmd], env=env)
     finally:
         srv.kill()
