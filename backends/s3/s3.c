@@ -146,7 +146,7 @@ static int ensure_dir(s3fs *s, const char *dir)
 }
 
 /* The parent directory of name exists (a store or move target). */
-static int ensure_parent(s3fs *s, const char *name)
+int bs__s3_ensure_parent(s3fs *s, const char *name)
 {
     const char *slash = strrchr(name, '/');
     if (!slash) return 0; /* the root's marker is put by create */
@@ -421,53 +421,57 @@ static bool range_start(const char *cr, int64_t *start)
     return true;
 }
 
-/* GET bytes [start, start + size) (size < 0: to the end) of key. A start
- * at or past the end gives no bytes. Servers that answer a range with the
- * whole object (200) are cut here. */
-static int get_range(s3fs *s, const char *key, int64_t start, int64_t size, const char *name,
-                     uint8_t **out, size_t *out_len)
+int bs__s3_range_header(char out[64], int64_t start, int64_t size)
 {
-    char range[64];
-    bool ranged = start > 0 || size >= 0;
+    if (start == 0 && size < 0) return 0;
     if (size >= 0)
-        snprintf(range, sizeof range, "bytes=%lld-%lld", (long long)start,
-                 (long long)(start + size - 1));
+        snprintf(out, 64, "bytes=%lld-%lld", (long long)start, (long long)(start + size - 1));
     else
-        snprintf(range, sizeof range, "bytes=%lld-", (long long)start);
-    bs_s3_req q = {.method = "GET", .key = key, .range = ranged ? range : NULL,
-                   .limit = SIZE_MAX};
-    bs_s3_resp r = {0};
-    int rc = request(s, &q, &r, "load");
-    if (rc) goto out;
-    const uint8_t *p = r.body.data;
-    size_t len = r.body.len;
-    if (r.status == 416) {
+        snprintf(out, 64, "bytes=%lld-", (long long)start);
+    return 1;
+}
+
+int bs__s3_load_reply(const bs_s3_resp *r, int64_t start, int64_t size, const char *name,
+                      uint8_t **out, size_t *out_len)
+{
+    const uint8_t *p = r->body.data;
+    size_t len = r->body.len;
+    if (r->status == 416) {
         len = 0; /* the object exists (404 else): the range starts past its end */
-    } else if (r.status == 200) {
+    } else if (r->status == 200) {
+        /* a server that ignored the range sent everything: cut it here */
         size_t off = (size_t)start < len ? (size_t)start : len;
         p += off;
         len -= off;
         if (size >= 0 && (uint64_t)size < len) len = (size_t)size;
-    } else if (r.status == 206) {
+    } else if (r->status == 206) {
         int64_t got;
-        if (!range_start(r.content_range, &got) || got != start) {
-            rc = bs__error_set(BS_ERR_PROTOCOL, "s3: load %s: the server sent another range",
-                               name);
-            goto out;
-        }
+        if (!range_start(r->content_range, &got) || got != start)
+            return bs__error_set(BS_ERR_PROTOCOL, "s3: load %s: the server sent another range",
+                                 name);
         if (size >= 0 && (uint64_t)size < len) len = (size_t)size;
     } else {
-        rc = bs__s3_error(&r, "load", name);
-        goto out;
+        return bs__s3_error(r, "load", name);
     }
     *out = malloc(len ? len : 1);
-    if (!*out) {
-        rc = nomem();
-        goto out;
-    }
+    if (!*out) return nomem();
     if (len) memcpy(*out, p, len);
     *out_len = len;
-out:
+    return 0;
+}
+
+/* GET bytes [start, start + size) (size < 0: to the end) of key. A start
+ * at or past the end gives no bytes. */
+static int get_range(s3fs *s, const char *key, int64_t start, int64_t size, const char *name,
+                     uint8_t **out, size_t *out_len)
+{
+    char range[64];
+    bool ranged = bs__s3_range_header(range, start, size);
+    bs_s3_req q = {.method = "GET", .key = key, .range = ranged ? range : NULL,
+                   .limit = SIZE_MAX};
+    bs_s3_resp r = {0};
+    int rc = request(s, &q, &r, "load");
+    if (!rc) rc = bs__s3_load_reply(&r, start, size, name, out, out_len);
     bs__s3_resp_free(&r);
     return rc;
 }
@@ -511,7 +515,7 @@ static int s3_load(bs_backend *b, const char *name, int64_t offset, int64_t size
 static int s3_store(bs_backend *b, const char *name, const void *data, size_t len)
 {
     s3fs *s = S(b);
-    int rc = ensure_parent(s, name);
+    int rc = bs__s3_ensure_parent(s, name);
     if (rc) return rc;
     char *key = bs__s3_key(s, name);
     if (!key) return nomem();
@@ -551,7 +555,7 @@ static int s3_delete(bs_backend *b, const char *name)
 static int s3_move(bs_backend *b, const char *cur, const char *dst)
 {
     s3fs *s = S(b);
-    int rc = ensure_parent(s, dst);
+    int rc = bs__s3_ensure_parent(s, dst);
     if (rc) return rc;
     char *from = bs__s3_key(s, cur), *to = bs__s3_key(s, dst);
     if (!from || !to) {
@@ -669,6 +673,7 @@ static void s3_free(bs_backend *b)
 {
     s3fs *s = S(b);
     dirs_clear(s);
+    bs__s3_batch_free(s);
     bs__s3_http_free(&s->http);
     bs__s3_config_clear(&s->cfg);
     free(s);
@@ -693,6 +698,8 @@ static const bs_backend_ops s3_ops = {
     .defrag = NULL, /* generic: load + store */
     .quota = NULL,
     .free = s3_free,
+    .window = bs__s3_window,
+    .batch = bs__s3_batch,
 };
 
 int bs__s3_new(bs_backend **out, const char *url, const bs_backend_config *cfg)
