@@ -169,6 +169,8 @@ typedef struct bs_posix_place {
 int bs__posixfs_new_at(bs_backend **out, const bs_posix_place *pl, const bs_backend_config *cfg);
 int bs__sftp_new(bs_backend **out, const char *url, const bs_backend_config *cfg);
 int bs__rclone_new(bs_backend **out, const char *url, const bs_backend_config *cfg);
+/* s3:... and b2:... (backends/s3/). */
+int bs__s3_new(bs_backend **out, const char *url, const bs_backend_config *cfg);
 /* serve:///abs/path and ssh://[user@]host[:port]/path (client/remote/). */
 int bs__remote_new(bs_backend **out, const char *url, const bs_backend_config *cfg);
 /* rest://[user@]host[:port]/path, rest:///abs/path, http(s)://... (client/rest/). */

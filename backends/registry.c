@@ -17,6 +17,8 @@ static const registry_entry registry[] = {
     {"rest://", bs__rest_new},
     {"http://", bs__rest_new},
     {"https://", bs__rest_new},
+    {"s3:", bs__s3_new},
+    {"b2:", bs__s3_new},
 };
 
 bs_backend_ctor bs__backend_ctor_for(const char *url)

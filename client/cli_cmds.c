@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "client/cli.h"
+#include "common/url.h"
 
 #define IO_CHUNK (1u << 20)
 
@@ -76,7 +77,9 @@ int cli_cmd_create(bs_store *s, const cli_opts *o)
 {
     int rc = bs_store_create(s, o->precreate ? BS_STORE_CREATE_PRECREATE : 0);
     if (rc) return cli_fail(rc);
-    cli_verbose(o, "created %s", o->url);
+    char shown[1024];
+    bs__url_redacted(shown, sizeof shown, o->url);
+    cli_verbose(o, "created %s", shown);
     return CLI_OK;
 }
 

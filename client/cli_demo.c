@@ -212,7 +212,9 @@ int cli_demo(const cli_opts *o)
 
     bs_store_config cfg;
     cli_store_config(o, &cfg);
-    say("borgstore demo: a throw-away store at %s\n", url);
+    char shown[1024];
+    bs__url_redacted(shown, sizeof shown, url);
+    say("borgstore demo: a throw-away store at %s\n", shown);
     say("Levels: ");
     for (size_t i = 0; i < cfg.n_namespaces; i++) {
         const bs_store_namespace *ns = &cfg.namespaces[i];

@@ -17,6 +17,7 @@
 
 #include "client/cli.h"
 #include "common/error.h"
+#include "common/url.h"
 #include "common/names.h"
 #include "common/url.h"
 
@@ -218,6 +219,8 @@ int cli_cmd_destroy(bs_store *s, const cli_opts *o)
         }
     }
     if ((rc = bs_store_destroy(s))) return cli_fail(rc);
-    cli_verbose(o, "destroyed %s", o->url);
+    char shown[1024]; /* no credentials (s3:KEY:SECRET@, http://user:pass@) */
+    bs__url_redacted(shown, sizeof shown, o->url);
+    cli_verbose(o, "destroyed %s", shown);
     return CLI_OK;
 }

@@ -93,6 +93,9 @@ static const char intro_text[] =
     "  rest:///abs/path          the same, run here on pipes\n"
     "  http://[user:pass@]host[:port][/prefix], https://...\n"
     "                            a REST v1 server on TCP, HTTP Basic auth\n"
+    "  s3:[profile|KEY_ID:SECRET@][http(s)://host[:port]]/bucket/path\n"
+    "                            an S3 bucket (AWS, or the endpoint given);\n"
+    "                            b2:... the same for Backblaze B2\n"
     "  Without a URL before the command, $BORGSTORE_URL is the store.\n"
     "\n"
     "Commands (borgstore COMMAND --help shows one)\n";

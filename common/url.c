@@ -1,6 +1,8 @@
 /* Backend URL parser (see url.h). */
 #include "common/url.h"
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,4 +141,27 @@ int bs__url_parse(bs_url *out, const char *url)
         return out->rest ? 0 : invalid(out, url, "out of memory");
     }
     return invalid(out, url, "unknown scheme");
+}
+
+void bs__url_redacted(char *out, size_t cap, const char *url)
+{
+    if (!cap) return;
+    const char *at = NULL, *colon = NULL;
+    if (!strncmp(url, "s3:", 3) || !strncmp(url, "b2:", 3)) {
+        /* as Python's regex: key id [^:@]+, then ':', then the secret [^@]+ */
+        at = strchr(url + 3, '@');
+        colon = at ? memchr(url + 3, ':', (size_t)(at - url - 3)) : NULL;
+        /* credentials only when what follows the '@' is a location ("/bucket"
+         * or "scheme://"), else the '@' is in the path (as the s3 parser) */
+        const char *r = at ? at + 1 : NULL, *sep = r ? strstr(r, "://") : NULL;
+        const char *slash = r ? strchr(r, '/') : NULL;
+        bool loc = r && (*r == '/' || (sep && sep > r && (!slash || sep < slash) &&
+                                       !memchr(r, ':', (size_t)(sep - r))));
+        if (!loc) colon = NULL;
+    }
+    if (!colon) {
+        snprintf(out, cap, "%s", url);
+        return;
+    }
+    snprintf(out, cap, "%.*s:***%s", (int)(colon - url), url, at);
 }

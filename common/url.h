@@ -29,4 +29,8 @@ void bs__url_clear(bs_url *u);
  * an encoded NUL, or no memory. */
 char *bs__percent_decode(const char *s, size_t len);
 
+/* url as it may be shown (logs, verbose output): the secret of an
+ * s3:/b2: URL's "key_id:secret@" becomes "***". Always NUL-terminates out. */
+void bs__url_redacted(char *out, size_t cap, const char *url);
+
 #endif

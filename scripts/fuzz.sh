@@ -8,7 +8,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 dir=${BS_FUZZ_DIR:-build-fuzz}
-targets=(frame msg serve names url permissions reply http http_resp)
+targets=(frame msg serve names url permissions reply http http_resp s3xml)
 
 if [[ ! -f "$dir/build.ninja" ]]; then
   CC=clang meson setup "$dir" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \

@@ -10,7 +10,10 @@ packages=(
   libjansson-dev
   openssh-server openssh-client rclone
   clang libclang-rt-14-dev valgrind util-linux go-md2man
+  nodejs  # s3rver, the S3 server of the s3: tests (scripts/s3rver.sh)
 )
+# npm too, unless a nodejs that bundles it (NodeSource) is already there
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

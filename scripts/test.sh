@@ -7,6 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh || exit 1
+scripts/s3rver.sh || exit 1
 
 status=0
 run_suite() { # dir, extra meson test args...

@@ -181,13 +181,16 @@ Test(contract, value_of_1_byte) { round_trip(1, 2); }
 Test(contract, value_of_1_mib) { round_trip(1u << 20, 3); }
 Test(contract, value_of_64_mib) { round_trip(64u << 20, 4); }
 
+/* BS_CONTRACT_MANY_ITEMS lowers the count for servers too slow for 30,000
+ * requests within CI's time (s3rver: keep it above 1,000, a listing page). */
 Test(contract, ten_thousand_items_in_one_directory)
 {
-    enum { N = 10000 };
+    const char *many = getenv("BS_CONTRACT_MANY_ITEMS");
+    const size_t N = many && atoi(many) > 0 ? (size_t)atoi(many) : 10000;
     /* store in a scrambled order (7919 is prime, so i*7919 mod N visits all) */
     for (size_t i = 0; i < N; i++) {
         size_t k = (i * 7919) % N;
-        char name[32], value[16];
+        char name[32], value[24];
         snprintf(name, sizeof name, "many/%08zx", k * 2654435761u % 0xffffffffu);
         snprintf(value, sizeof value, "%zu", k);
         CT_OK(bs_backend_store(ct_b, name, value, strlen(value)));

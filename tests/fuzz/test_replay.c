@@ -21,6 +21,7 @@ int fuzz_permissions_one(const uint8_t *data, size_t size);
 int fuzz_reply_one(const uint8_t *data, size_t size);
 int fuzz_http_one(const uint8_t *data, size_t size);
 int fuzz_http_resp_one(const uint8_t *data, size_t size);
+int fuzz_s3xml_one(const uint8_t *data, size_t size);
 
 typedef struct input {
     char *name;
@@ -82,3 +83,4 @@ Test(fuzz_replay, permission_inputs_pass) { replay("permissions", fuzz_permissio
 Test(fuzz_replay, client_reply_inputs_pass) { replay("reply", fuzz_reply_one, 4); }
 Test(fuzz_replay, http_head_inputs_pass) { replay("http", fuzz_http_one, 5); }
 Test(fuzz_replay, rest_response_heads_pass) { replay("http_resp", fuzz_http_resp_one, 5); }
+Test(fuzz_replay, s3_xml_inputs_pass) { replay("s3xml", fuzz_s3xml_one, 5); }

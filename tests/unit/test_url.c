@@ -83,3 +83,19 @@ Test(url, malformed_inputs_are_refused)
     bs_url u;
     cr_assert_eq(bs__url_parse(&u, NULL), BS_ERR_URL_INVALID);
 }
+
+Test(url, s3_secrets_are_redacted_for_display)
+{
+    char out[256];
+    bs__url_redacted(out, sizeof out, "s3:AKID:se/cr%40et@http://h:9000/bkt/p");
+    cr_assert_str_eq(out, "s3:AKID:***@http://h:9000/bkt/p");
+    bs__url_redacted(out, sizeof out, "b2:K:S@/bkt/p");
+    cr_assert_str_eq(out, "b2:K:***@/bkt/p");
+    /* a profile, no credentials, other schemes: unchanged */
+    const char *same[] = {"s3:work@/bkt/p", "s3:https://h/bkt/p@th", "file:///x:y@z",
+                          "ssh://u@h/p"};
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        bs__url_redacted(out, sizeof out, same[i]);
+        cr_assert_str_eq(out, same[i]);
+    }
+}
