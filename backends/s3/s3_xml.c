@@ -16,6 +16,7 @@ static const char *find(const char *p, const char *end, const char *needle, size
 
 bool bs__s3_xml_next(bs_s3_span *in, const char *tag, bs_s3_span *content)
 {
+    if (!in->p || !in->len) return false; /* an empty body has no buffer */
     size_t tn = strlen(tag);
     const char *p = in->p, *end = in->p + in->len;
     for (;;) {
