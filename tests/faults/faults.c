@@ -112,11 +112,13 @@ static void scan(const char *dir, ft_tree *t)
             bool tmp = n > 4 && !strcmp(e->d_name + n - 4, ".tmp");
             bool hid = n > 4 && !strcmp(e->d_name + n - 4, ".hid");
             if (S_ISDIR(st.st_mode)) {
+                t->served += 4096;
                 scan(p, t);
             } else if (S_ISREG(st.st_mode)) {
                 if (tmp) t->tmp_files++;
                 if (!tmp && !hid) {
                     t->usage += st.st_size;
+                    t->served += st.st_size < 4096 ? 4096 : st.st_size;
                     t->files++;
                 }
             }

@@ -34,9 +34,12 @@ void ft_value(uint8_t *buf, size_t len, uint64_t id);
 uint64_t ft_value_id(const uint8_t *buf, size_t len);
 
 /* Walks the tree under dir: the bytes of regular files that count for the
- * quota (not *.tmp, not *.hid) and how many *.tmp files lie around. */
+ * quota (not *.tmp, not *.hid) and how many *.tmp files lie around. served:
+ * what borgstore-serve's --quota counts (each of those files at least 4096
+ * bytes, each directory below dir 4096). */
 typedef struct ft_tree {
     int64_t usage;
+    int64_t served;
     size_t tmp_files;
     size_t files;
 } ft_tree;
