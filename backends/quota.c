@@ -107,6 +107,7 @@ int bs__quota_lock(bs_quota_lock *q, int basefd, int64_t floor)
     q->fd = -1;
     q->usage = 0;
     q->scanned = false;
+    q->other = false;
     for (int attempt = 0; attempt < MAX_LOCK_RETRIES; attempt++) {
         int fd = openat(basefd, BS_QUOTA_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0 && errno == ENOENT) {
@@ -133,18 +134,35 @@ int bs__quota_lock(bs_quota_lock *q, int basefd, int64_t floor)
             close(fd); /* releases the lock */
             continue;
         }
+        if (floor) { /* whether the lock file holds a count (void it on a change) */
+            char own[32];
+            ssize_t m;
+            do {
+                m = pread(fd, own, sizeof own - 1, 0);
+            } while (m < 0 && errno == EINTR);
+            own[m > 0 ? m : 0] = '\0';
+            int64_t ignored;
+            q->other = m > 0 && parse_usage(own, &ignored);
+        }
         char buf[32];
-        ssize_t n;
-        do {
-            n = pread(fd, buf, sizeof buf - 1, 0);
-        } while (n < 0 && errno == EINTR);
+        ssize_t n = -1;
+        int vfd = floor ? openat(basefd, BS_QUOTA_FILE_SERVE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+                        : fd;
+        if (vfd < 0 && errno == ENOENT) n = 0; /* counted by a scan below */
+        else if (vfd >= 0) {
+            do {
+                n = pread(vfd, buf, sizeof buf - 1, 0);
+            } while (n < 0 && errno == EINTR);
+        }
+        int err = errno;
+        if (vfd >= 0 && vfd != fd) close(vfd);
         if (n < 0) {
-            int err = errno;
             close(fd);
-            return bs__error_errno(err, "reading " BS_QUOTA_FILE);
+            return bs__error_errno(err, "reading %s", floor ? BS_QUOTA_FILE_SERVE : BS_QUOTA_FILE);
         }
         buf[n] = '\0';
         q->fd = fd;
+        q->floor = floor;
         if (!parse_usage(buf, &q->usage)) {
             int rc = bs__quota_scan(basefd, floor, &q->usage);
             if (rc) {
@@ -173,33 +191,33 @@ static int write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
-static int write_usage(int basefd, int64_t usage, bool do_fsync)
+/* Replaces the file name in basefd with text (temp file + rename). */
+static int write_text(int basefd, const char *name, const char *text, bool do_fsync)
 {
-    char text[32], tmp[64];
-    int len = snprintf(text, sizeof text, "%" PRId64, usage < 0 ? 0 : usage);
+    char tmp[64];
+    size_t len = strlen(text);
     uint8_t rnd[8];
     randombytes_buf(rnd, sizeof rnd);
     snprintf(tmp, sizeof tmp, "quota.%02x%02x%02x%02x%02x%02x%02x%02x" BS_TMP_SUFFIX, rnd[0],
              rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
     int fd = openat(basefd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) return bs__error_errno(errno, "writing " BS_QUOTA_FILE);
-    int rc = write_all(fd, text, (size_t)len);
+    if (fd < 0) return bs__error_errno(errno, "writing %s", name);
+    int rc = write_all(fd, text, len);
     if (!rc && do_fsync) rc = fsync(fd);
     int err = errno;
     if (close(fd) < 0 && !rc) {
         rc = -1;
         err = errno;
     }
-    if (!rc && renameat(basefd, tmp, basefd, BS_QUOTA_FILE) < 0) {
+    if (!rc && renameat(basefd, tmp, basefd, name) < 0) {
         rc = -1;
         err = errno;
     }
     if (rc) {
         unlinkat(basefd, tmp, 0);
-        return bs__error_errno(err, "writing " BS_QUOTA_FILE);
+        return bs__error_errno(err, "writing %s", name);
     }
-    if (do_fsync && bs__fsync_dir(basefd) < 0)
-        return bs__error_errno(errno, "syncing " BS_QUOTA_FILE);
+    if (do_fsync && bs__fsync_dir(basefd) < 0) return bs__error_errno(errno, "syncing %s", name);
     return 0;
 }
 
@@ -207,17 +225,25 @@ int bs__quota_unlock(bs_quota_lock *q, int basefd, bool write, bool do_fsync)
 {
     if (q->fd < 0) return 0;
     int rc = 0;
-    if ((write || q->scanned) && write_usage(basefd, q->usage, do_fsync)) {
+    const char *mine = q->floor ? BS_QUOTA_FILE_SERVE : BS_QUOTA_FILE;
+    char text[32];
+    snprintf(text, sizeof text, "%" PRId64, q->usage < 0 ? 0 : q->usage);
+    if ((write || q->scanned) && write_text(basefd, mine, text, do_fsync)) {
         /* The change being counted is already in place (a rename or unlink
          * that cannot be taken back), so failing now would misreport it; a
          * full disk is the usual cause. Dropping quota.hid instead, still
          * under the lock, makes the next locker rescan: the count stays
          * exact and unlinking needs no space. */
-        rc = unlinkat(basefd, BS_QUOTA_FILE, 0) < 0 && errno != ENOENT
-                 ? bs__error_errno(errno, "writing " BS_QUOTA_FILE)
+        rc = unlinkat(basefd, mine, 0) < 0 && errno != ENOENT
+                 ? bs__error_errno(errno, "writing %s", mine)
                  : 0;
         if (!rc) bs__error_clear();
     }
+    /* the other count misses this change now: its next reader rescans
+     * (quota.hid is voided, not removed: it is the lock file, and must stay
+     * for a read-only filesystem) */
+    if (write && !q->floor) (void)unlinkat(basefd, BS_QUOTA_FILE_SERVE, 0);
+    if (write && q->floor && q->other) (void)write_text(basefd, BS_QUOTA_FILE, "void", do_fsync);
     close(q->fd); /* releases the flock */
     q->fd = -1;
     return rc;
@@ -226,5 +252,6 @@ int bs__quota_unlock(bs_quota_lock *q, int basefd, bool write, bool do_fsync)
 int bs__quota_remove(int basefd)
 {
     if (unlinkat(basefd, BS_QUOTA_FILE, 0) < 0 && errno != ENOENT) return -1;
+    if (unlinkat(basefd, BS_QUOTA_FILE_SERVE, 0) < 0 && errno != ENOENT) return -1;
     return 0;
 }

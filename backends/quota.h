@@ -9,12 +9,20 @@
 #include <stdint.h>
 
 #define BS_QUOTA_FILE "quota.hid"
+/* The usage as borgstore-serve counts it (floor > 0, see bs__quota_scan),
+ * kept apart so that quota.hid stays what Python and the library count.
+ * Both are read and written under the flock of quota.hid; a change counted
+ * in one voids the other (quota.serve.hid removed, quota.hid holding
+ * "void"), which its next reader rebuilds by a scan. */
+#define BS_QUOTA_FILE_SERVE "quota.serve.hid"
 
 /* A held quota lock and the usage read under it. */
 typedef struct bs_quota_lock {
     int fd;        /* the locked quota.hid; -1 when not held */
     int64_t usage; /* bytes in use; update it, then bs__quota_unlock(.., true) */
     bool scanned;  /* usage came from a scan (file missing or invalid) */
+    int64_t floor; /* as passed to bs__quota_lock */
+    bool other;    /* floor > 0: quota.hid holds a count (to be voided on a change) */
 } bs_quota_lock;
 
 /* Takes the exclusive lock (creating quota.hid when missing) and reads the
@@ -36,8 +44,8 @@ int bs__quota_unlock(bs_quota_lock *q, int basefd, bool write, bool do_fsync);
  * borgstore-serve's stores count). 0 or BS_ERR_*. */
 int bs__quota_scan(int basefd, int64_t floor, int64_t *out);
 
-/* Removes quota.hid (Python does this when a store is opened without
- * quota). Missing is fine. 0 or -1 with errno. */
+/* Removes quota.hid and quota.serve.hid (Python removes quota.hid when a
+ * store is opened without quota). Missing is fine. 0 or -1 with errno. */
 int bs__quota_remove(int basefd);
 
 #endif

@@ -323,24 +323,15 @@ static void run(const plan *plans, int n)
         cr_assert_eq(do_load(&check, shared_names[k], false, &id), 0, "%s", check.err);
         cr_assert_eq(do_load(&check, shared_names[k], true, &id), 0, "%s", check.err);
     }
-    /* borgstore-serve counts every item and directory at least 4096 bytes,
-     * file:// the bytes: with both writing, the ledger mixes the two rules
-     * (docs/security.md), so it is exact only when one of them wrote */
-    bool via_serve = false, via_file = false;
-    for (int i = 0; i < n; i++) {
-        if (!strcmp(plans[i].scheme, "serve")) via_serve = true;
-        else via_file = true;
-    }
-    ft_tree t = ft_scan_floor(base, via_serve ? FT_SERVE_QUOTA_MIN : 0);
+    ft_tree t = ft_scan(base);
     cr_assert_eq(t.tmp_files, 0, "%zu temp files left", t.tmp_files);
     bs_quota q;
     cr_assert_eq(bs_store_quota(s, &q), 0);
-    if (!(via_serve && via_file))
-        cr_assert_eq(q.usage, t.usage, "quota.hid says %lld, the disk holds %lld",
-                     (long long)q.usage, (long long)t.usage);
+    cr_assert_eq(q.usage, t.usage, "quota.hid says %lld, the disk holds %lld",
+                 (long long)q.usage, (long long)t.usage);
     bs_store_free(s);
     fprintf(stderr, "# concurrent: %d clients in %d processes, %u operations in %u ms, %u values "
-            "verified, %u races lost (NOT_FOUND), nothing lost, quota %lld bytes\n",
+            "verified, %u races lost (NOT_FOUND), nothing lost, quota exact (%lld bytes)\n",
             nclients, n, ops, ms, loads + check.loads_checked, races, (long long)q.usage);
     bs_test_rmtree(dir);
     free(dir);

@@ -97,7 +97,7 @@ uint64_t ft_value_id(const uint8_t *buf, size_t len)
     return same ? id : 0;
 }
 
-static void scan(const char *dir, int64_t floor, ft_tree *t)
+static void scan(const char *dir, ft_tree *t)
 {
     DIR *d = opendir(dir);
     if (!d) return;
@@ -112,12 +112,13 @@ static void scan(const char *dir, int64_t floor, ft_tree *t)
             bool tmp = n > 4 && !strcmp(e->d_name + n - 4, ".tmp");
             bool hid = n > 4 && !strcmp(e->d_name + n - 4, ".hid");
             if (S_ISDIR(st.st_mode)) {
-                t->usage += floor;
-                scan(p, floor, t);
+                t->served += 4096;
+                scan(p, t);
             } else if (S_ISREG(st.st_mode)) {
                 if (tmp) t->tmp_files++;
                 if (!tmp && !hid) {
-                    t->usage += st.st_size < floor ? floor : st.st_size;
+                    t->usage += st.st_size;
+                    t->served += st.st_size < 4096 ? 4096 : st.st_size;
                     t->files++;
                 }
             }
@@ -127,14 +128,12 @@ static void scan(const char *dir, int64_t floor, ft_tree *t)
     closedir(d);
 }
 
-ft_tree ft_scan_floor(const char *dir, int64_t floor)
+ft_tree ft_scan(const char *dir)
 {
     ft_tree t = {0};
-    scan(dir, floor, &t);
+    scan(dir, &t);
     return t;
 }
-
-ft_tree ft_scan(const char *dir) { return ft_scan_floor(dir, 0); }
 
 void ft_use_built_server(const char *extra)
 {

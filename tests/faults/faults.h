@@ -34,18 +34,16 @@ void ft_value(uint8_t *buf, size_t len, uint64_t id);
 uint64_t ft_value_id(const uint8_t *buf, size_t len);
 
 /* Walks the tree under dir: the bytes of regular files that count for the
- * quota (not *.tmp, not *.hid) and how many *.tmp files lie around. */
+ * quota (not *.tmp, not *.hid) and how many *.tmp files lie around. served:
+ * what borgstore-serve's --quota counts (each of those files at least 4096
+ * bytes, each directory below dir 4096). */
 typedef struct ft_tree {
     int64_t usage;
+    int64_t served;
     size_t tmp_files;
     size_t files;
 } ft_tree;
 ft_tree ft_scan(const char *dir);
-/* The same, with usage counted as borgstore-serve's --quota does: every
- * item at least floor bytes, every directory below dir floor bytes. */
-ft_tree ft_scan_floor(const char *dir, int64_t floor);
-/* What borgstore-serve counts at least per item and directory (server/serve.h). */
-#define FT_SERVE_QUOTA_MIN 4096
 
 /* Sets BORGSTORE_REMOTE_PATH to the built borgstore-serve (plus extra
  * words, may be NULL) for serve:// URLs. */

@@ -164,5 +164,5 @@ Test(anchor, one_quota_account_for_everything_below_a_restriction_root)
     cr_assert_eq(srv_open(&s, "open", P("r/a")), 0);
     cr_assert_eq(srv_store(&s, "data/3", buf, sizeof buf), 0, "%s", srv_last_error);
     cr_assert_eq(srv_stop(&s), 0);
-    cr_assert_eq(access(P("r/quota.hid"), F_OK), 0, "the account is kept at the root");
+    cr_assert_eq(access(P("r/quota.serve.hid"), F_OK), 0, "the account is kept at the root");
 }

@@ -315,11 +315,11 @@ Test(hostile, empty_items_and_directories_count_for_the_quota)
     cr_assert_eq(srv_simple(&s, BS_M_RMDIR, "d00"), 0, "%s", srv_last_error);
     int64_t usage = usage_of(&s);
     cr_assert_eq(usage, 23 * 4096);
-    /* the scan that rebuilds a lost quota.hid counts the same way */
+    /* the scan that rebuilds a lost quota.serve.hid counts the same way */
     bs__req r = {.method = BS_M_CLOSE};
     bs__result res;
     cr_assert_eq(srv_call(&s, &r, &res), 0);
-    cr_assert_eq(unlink(P("st/quota.hid")), 0);
+    cr_assert_eq(unlink(P("st/quota.serve.hid")), 0);
     cr_assert_eq(srv_open(&s, "open", P("st")), 0, "%s", srv_last_error);
     cr_assert_eq(usage_of(&s), usage);
     cr_assert_eq(srv_stop(&s), 0);
