@@ -26,6 +26,11 @@ int serve_use_path(serve *s, const char *path, bool make)
     rc = bs__posixfs_new_at(&s->backend, &where, &cfg);
     serve_place_release(&pl);
     if (rc) return rc;
+    /* every front-end's bounds (the msgpack one narrows value_max per load
+     * to the client's limit too): defrag results and loads by --max-value,
+     * a listing by --list-memory */
+    s->backend->value_max = s->opt->max_value;
+    s->backend->list_max = (size_t)(s->opt->list_memory / sizeof(bs_item_info));
     if (!(s->backend_path = strdup(pl.resolved))) return bs__error_set(BS_ERR_NOMEM, NULL);
     serve_log(s, BS_LOG_DEBUG, "serving %s", pl.resolved);
     return 0;

