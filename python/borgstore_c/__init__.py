@@ -112,6 +112,28 @@ def _permissions(permissions):
     raise ValueError("permissions must be a dict, a preset name or None")
 
 
+_CACHE_KEYS = {"cache", "max_age", "size", "verify_sha256"}
+
+
+def _cache_policies(config):
+    """{namespace: {"cache": mode, "max_age": s, "size": bytes}} -> the policies
+    of the namespaces that name a cache (verify_sha256 is ours: keys are the
+    sha256 of their values, checked on every hit)."""
+    policies = []
+    for namespace, cfg in (config or {}).items():
+        if not isinstance(cfg, dict) or "cache" not in cfg and not (_CACHE_KEYS & set(cfg)):
+            continue
+        mode = cfg.get("cache", "off")
+        if mode not in ("off", "mirror", "writethrough"):
+            raise ValueError(f"Invalid cache mode for {namespace!r}: {mode!r}")
+        max_age = float(cfg.get("max_age") or 0)
+        size = int(cfg.get("size") or 0)
+        if max_age < 0 or size < 0:
+            raise ValueError(f"Invalid cache max_age or size for {namespace!r}")
+        policies.append((namespace, mode, max_age, size, bool(cfg.get("verify_sha256"))))
+    return policies
+
+
 def _namespaces(levels):
     """{namespace: [levels]} or {namespace: {"levels": [levels]}} -> [(namespace, [levels])]."""
     if not levels or not isinstance(levels, dict):
@@ -119,7 +141,7 @@ def _namespaces(levels):
     result = []
     for namespace, cfg in levels.items():
         if isinstance(cfg, dict):
-            unknown = set(cfg) - {"levels"}
+            unknown = set(cfg) - {"levels"} - _CACHE_KEYS
             if unknown:
                 raise ValueError(f"Invalid namespace config keys: {sorted(unknown)!r}")
             cfg = cfg.get("levels")
@@ -183,7 +205,8 @@ except ImportError:  # pragma: no cover - Python borgstore is optional
 class Store(_borgstore_c.Store):
     """libborgstore's Store with the interface of Python borgstore 0.6's Store.
 
-    Store(url=None, backend=None, levels=None, config=None, permissions=None, quota=None):
+    Store(url=None, backend=None, levels=None, config=None, permissions=None, quota=None,
+          cache_url=None):
     levels is {namespace: [levels]}, config is {namespace: {"levels": [levels]}} (give
     one); backend is a borgstore_c.Backend, which the store takes over.
     store.backend is that Backend (or one over the URL's backend): calls on it
@@ -191,7 +214,7 @@ class Store(_borgstore_c.Store):
     """
 
     def __init__(self, url=None, backend=None, levels=None, config=None, permissions=None,
-                 quota=None):
+                 quota=None, cache_url=None, cache_backend=None):
         if backend is None and url is None:
             raise NoBackendGiven("You need to give a backend instance or a backend url.")
         if config is not None and levels is not None:
@@ -203,6 +226,14 @@ class Store(_borgstore_c.Store):
             raise ValueError("permissions and quota are settings of the backend")
         super().__init__(url, namespaces, _permissions(permissions), int(quota or 0), backend)
         self.url = url
+        if cache_backend is not None:
+            raise ValueError("cache_backend is not supported: give cache_url (docs/python.md)")
+        policies = _cache_policies(config)
+        if any(p[1] != "off" for p in policies) and cache_url is None:
+            raise ValueError("A cache mode other than 'off' needs cache_url.")
+        if cache_url is not None or policies:
+            self._set_cache(cache_url, policies)
+        self.cache_url = cache_url
         if backend is None:
             # Python borgstore's store.backend, for inspection: calls on it
             # bypass the store's lock, nesting and stats.

@@ -429,15 +429,91 @@ static PyObject *store_stats_c(PyObject *self_, PyObject *unused)
     BSC_NOGIL(bs_store_stats_get(s, &st));
 #define U(k) #k, (unsigned long long)st.k
 #define D(k) #k, st.k
-    return Py_BuildValue(
+    PyObject *d = Py_BuildValue(
         "{sKsKsKsKsKsK sdsdsdsdsdsd sKsKsdsd sKsKsKsKsK sKsd}", U(info_calls), U(load_calls),
         U(store_calls), U(delete_calls), U(move_calls), U(list_calls), D(info_time),
         D(load_time), D(store_time), D(delete_time), D(move_time), D(list_time),
         U(load_volume), U(store_volume), D(load_throughput), D(store_throughput),
         U(backend_load_calls), U(backend_store_calls), U(backend_delete_calls),
         U(backend_load_volume), U(backend_store_volume), U(hash_calls), D(hash_time));
+    /* Python borgstore's cache keys (and ours: corrupt, evicted) */
+    PyObject *c = d ? Py_BuildValue("{sKsKsdsK sKsKsKsKsK sKsKsK}", U(cache_hits),
+                                    U(cache_misses), D(cache_hit_ratio), U(cache_errors),
+                                    U(cache_load_calls), U(cache_store_calls),
+                                    U(cache_delete_calls), U(cache_load_volume),
+                                    U(cache_store_volume), U(cache_disabled),
+                                    U(cache_corrupt), U(cache_evicted))
+                    : NULL;
+    if (!c || PyDict_Update(d, c)) {
+        Py_XDECREF(c);
+        Py_XDECREF(d);
+        return NULL;
+    }
+    Py_DECREF(c);
+    return d;
 #undef U
 #undef D
+}
+
+/* _set_cache(url, [(prefix, mode, max_age, size, verify_sha256), ...]):
+ * bs_store_set_cache with url as the cache backend (None: no cache). */
+static PyObject *store_set_cache_c(PyObject *self_, PyObject *args)
+{
+    const char *url;
+    PyObject *policies;
+    if (!PyArg_ParseTuple(args, "zO", &url, &policies)) return NULL;
+    bs_store *s = ST(self_);
+    if (!s) return NULL;
+    PyObject *seq = PySequence_Fast(policies, "cache policies must be a sequence");
+    if (!seq) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    bs_cache_namespace *ns = PyMem_Calloc(n ? (size_t)n : 1, sizeof *ns);
+    if (!ns) {
+        Py_DECREF(seq);
+        return PyErr_NoMemory();
+    }
+    PyObject *result = NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const char *mode;
+        unsigned long long size;
+        int verify;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "ssdKp", &ns[i].prefix, &mode,
+                              &ns[i].max_age, &size, &verify))
+            goto out;
+        if (!strcmp(mode, "off")) ns[i].mode = BS_CACHE_OFF;
+        else if (!strcmp(mode, "mirror")) ns[i].mode = BS_CACHE_MIRROR;
+        else if (!strcmp(mode, "writethrough")) ns[i].mode = BS_CACHE_WRITETHROUGH;
+        else {
+            PyErr_Format(PyExc_ValueError, "Invalid cache mode: %s", mode);
+            goto out;
+        }
+        ns[i].size = size;
+        ns[i].verify_sha256 = verify;
+    }
+    bs_cache_config cfg = {.url = url, .namespaces = ns, .n_namespaces = (size_t)n};
+    int rc;
+    BSC_NOGIL(rc = bs_store_set_cache(s, url || n ? &cfg : NULL));
+    if (rc) {
+        bsc_raise(rc);
+        goto out;
+    }
+    result = Py_NewRef(Py_None);
+out:
+    PyMem_Free(ns);
+    Py_DECREF(seq);
+    return result;
+}
+
+static PyObject *store_cache_invalidate(PyObject *self_, PyObject *args)
+{
+    const char *name;
+    if (!PyArg_ParseTuple(args, "s", &name)) return NULL;
+    bs_store *s = ST(self_);
+    if (!s) return NULL;
+    int rc;
+    BSC_NOGIL(rc = bs_store_cache_invalidate(s, name));
+    if (rc) return bsc_raise(rc);
+    Py_RETURN_NONE;
 }
 
 static PyObject *store_set_emulation(PyObject *self_, PyObject *args)
@@ -575,6 +651,9 @@ static PyMethodDef store_methods[] = {
        "defrag(sources, *, target=None, algorithm=None, namespace=None, deleted=False) -> key"),
     {"quota", store_quota, METH_NOARGS, "quota() -> {'limit': n, 'usage': n}"},
     {"_c_stats", store_stats_c, METH_NOARGS, "the statistics as a dict"},
+    {"_set_cache", store_set_cache_c, METH_VARARGS, "give the (closed) store a cache"},
+    {"cache_invalidate", store_cache_invalidate, METH_VARARGS,
+     "drop cached entries: \"\" all, a namespace, or one item"},
     {"_set_emulation", store_set_emulation, METH_VARARGS, "(latency_us, bandwidth_bps)"},
     FK("load_many", store_load_many,
        "load_many(names, *, offset=0, size=None, deleted=False, window=0) -> "
