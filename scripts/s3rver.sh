@@ -11,5 +11,7 @@ if [[ -f $pkg ]] && grep -q "\"version\": \"$version\"" "$pkg"; then exit 0; fi
 command -v npm >/dev/null || { echo "s3rver.sh: npm is missing (scripts/setup.sh installs it)" >&2; exit 1; }
 mkdir -p "$dir"
 echo "s3rver.sh: installing s3rver@$version into $dir" >&2
+# node trusts only its own CA bundle: also the system's (a proxy's CA lives there)
+[[ -r /etc/ssl/certs/ca-certificates.crt ]] && export NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}
 nice npm install --prefix "$dir" --no-audit --no-fund --no-save --loglevel=error \
   "s3rver@$version" >/dev/null

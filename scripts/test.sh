@@ -7,7 +7,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh || exit 1
-scripts/s3rver.sh || exit 1
+# s3rver comes from the npm registry: without it (no registry, or a TLS
+# interception CA npm is not told about) the s3rver runs are skipped, loudly,
+# and the summary line counts them as skipped
+scripts/s3rver.sh || echo "test.sh: WARNING: s3rver could not be installed: contract-s3 and s3-server are skipped" >&2
 
 status=0
 run_suite() { # dir, extra meson test args...

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Counts the individual test cases (Criterion TAP lines, pytest's closing
-line) of meson test runs and prints one closing line: 'tests: N passed, N failed'."""
+line) of meson test runs and prints one closing line: 'tests: N passed, N failed'
+(and ', N skipped' when whole test programs were skipped)."""
 import json
 import re
 import sys
@@ -19,7 +20,7 @@ def pytest_counts(stdout):
     return None
 
 
-passed = failed = 0
+passed = failed = skipped = 0
 for build in sys.argv[1:]:
     try:
         lines = open(f"{build}/meson-logs/testlog.json").read().splitlines()
@@ -29,6 +30,9 @@ for build in sys.argv[1:]:
         continue
     for line in lines:
         entry = json.loads(line)
+        if entry.get("result") == "SKIP":
+            skipped += 1
+            continue
         tap = [l for l in entry.get("stdout", "").splitlines()
                if l.startswith("ok ") or l.startswith("not ok ")]
         ok = entry.get("result") == "OK"
@@ -45,5 +49,5 @@ for build in sys.argv[1:]:
         failed += sum(l.startswith("not ok ") for l in tap)
         if not ok and not any(l.startswith("not ok ") for l in tap):
             failed += 1  # crashed or timed out after its last TAP line
-print(f"tests: {passed} passed, {failed} failed")
+print(f"tests: {passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
 sys.exit(1 if failed or not passed else 0)

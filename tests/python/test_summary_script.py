@@ -31,3 +31,10 @@ def test_pytest_failures_errors_and_crashes_count(tmp_path):
         {"result": "FAIL", "stdout": "F.E\n1 failed, 158 passed, 2 skipped, 1 error in 60.01s\n"},
         {"result": "FAIL", "stdout": "3 passed in 1.00s\n"},  # crashed at exit
     ]) == ("tests: 161 passed, 3 failed", 1)
+
+
+def test_skipped_programs_are_counted_apart_not_as_failures(tmp_path):
+    assert summary(tmp_path, [
+        {"result": "OK", "stdout": "ok 1 - a\n"},
+        {"result": "SKIP", "stdout": "1..0 # SKIP s3rver is not installed\n"},
+    ]) == ("tests: 1 passed, 0 failed, 1 skipped", 0)

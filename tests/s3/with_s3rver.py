@@ -4,7 +4,7 @@ on 127.0.0.1 at a free port, with bucket "bkt" (and "bkt2"): every "@PORT@"
 in the command's arguments and environment becomes the port (also in
 BS_S3_PORT; BS_S3RVER_DATA names s3rver's data directory). The server's
 data lives in a temp directory removed afterwards. Exit status: the
-command's, or 77 (skipped) when s3rver is not installed.
+command's; without s3rver, a TAP skip plan and 0 (meson: skipped).
 
 s3rver 3.7 pages listings with DES, which OpenSSL 3 only has in its legacy
 provider: node runs with --openssl-legacy-provider."""
@@ -34,7 +34,9 @@ def main():
     if not js or not node:
         print("with_s3rver: s3rver or node missing: run scripts/setup.sh and scripts/s3rver.sh",
               file=sys.stderr)
-        return 77
+        # a TAP skip plan: meson reports the test as skipped, not passed
+        print("1..0 # SKIP s3rver is not installed (scripts/s3rver.sh could not reach npm)")
+        return 0
     data = tempfile.mkdtemp(prefix="bs-s3rver-")
     srv = subprocess.Popen(
         [node, "--openssl-legacy-provider", js, "-d", data, "-a", "127.0.0.1", "-p", "0",
