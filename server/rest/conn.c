@@ -206,9 +206,17 @@ int rest_status_for(int code)
 
 int serve_rest(serve *s, const char *store_path)
 {
+    rest_cfg cfg = {.store_path = store_path};
+    return serve_rest_conn(s, &cfg, 0, 1);
+}
+
+int serve_rest_conn(serve *s, const rest_cfg *cfg, int in_fd, int out_fd)
+{
     signal(SIGPIPE, SIG_IGN); /* EPIPE ends the connection instead */
-    rest_conn c = {.s = s, .in_fd = 0, .out_fd = 1, .store_path = store_path,
-                   .in_cap = BS_HTTP_HEAD_MAX + READ_CHUNK};
+    static rest_conn c; /* one per process: url_store is large */
+    c = (rest_conn){.s = s, .in_fd = in_fd, .out_fd = out_fd, .store_path = cfg->store_path,
+                    .url_path = cfg->url_path, .auth = cfg->auth,
+                    .in_cap = BS_HTTP_HEAD_MAX + READ_CHUNK};
     if (!(c.in = malloc(c.in_cap))) return SERVE_EXIT_INTERNAL;
     int code = SERVE_EXIT_OK;
     for (;;) {
