@@ -301,7 +301,7 @@ int main(int argc, char **argv)
         return die(SERVE_EXIT_USAGE, "%s", "--listen and --socket-activation exclude each other");
     if (auth_file && !tcp)
         return die(SERVE_EXIT_USAGE, "%s", "--auth-file needs --listen or --socket-activation");
-    rest_cfg rcfg = {0};
+    rest_cfg rcfg = {.tcp = tcp};
     static uint8_t auth_hash[BS_REST_AUTH_HASH];
     if (auth_file) {
         if (sodium_init() < 0)

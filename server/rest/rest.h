@@ -27,6 +27,7 @@ typedef struct rest_conn {
     bool eof;
     const char *store_path; /* the client's store (NULL when pinned) */
     bool url_path;          /* the store is named per request by the URL path */
+    bool tcp;               /* end the connection after an error response */
     char url_store[PATH_MAX];
     const uint8_t *auth;    /* SHA-256 of the expected Authorization value, or NULL */
     bs_http_req req;
@@ -48,6 +49,7 @@ typedef struct rest_body {
 typedef struct rest_cfg {
     const char *store_path; /* --backend FILE:<path>, or NULL */
     bool url_path;          /* --backend URL-PATH */
+    bool tcp;               /* an error response ends the connection (Python's TCP server) */
     const uint8_t *auth;    /* rest_auth_hash() of the credentials, or NULL */
 } rest_cfg;
 
