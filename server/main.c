@@ -328,6 +328,11 @@ int main(int argc, char **argv)
         rest_spec = o.backend_url;
         o.backend_url = NULL;
     }
+    /* a pinned remote backend (sftp, s3, ...) holds connections that forked
+     * children must not share */
+    if (tcp && o.backend_url)
+        return die(SERVE_EXIT_USAGE, "%s", "over TCP, --backend must be FILE:<path>, "
+                   "file:///<path> or URL-PATH");
     if (ssh_cmd)
         client_command(&o, ssh_cmd, rest && !o.backend_url && !rest_spec ? client_backend : NULL,
                        sizeof client_backend);

@@ -284,11 +284,13 @@ def test_option_errors():
         (["--rest", "--listen", "localhost:0"], 3),               # not an address
         (["--rest", "--listen", "127.0.0.1:0", "--backend", "URL-PATH"], 3),
         (["--rest", "--backend", "URL-PATH"], 2),                 # stdio: no URL-PATH
+        (["--rest", "--listen", "127.0.0.1:0", "--backend", "sftp://h/x"], 2),
         (["--rest", "--listen", "127.0.0.1:0", "--max-connections", "0"], 3),
         (["--rest", "--listen", "127.0.0.1:0", "--auth-file", os.path.join(TMP, "nope")], 3),
     ]
     for args, code in cases:
-        p = subprocess.run([serve_exe(), *args], capture_output=True, stdin=subprocess.DEVNULL)
+        p = subprocess.run([serve_exe(), *args], capture_output=True, stdin=subprocess.DEVNULL,
+                           timeout=120)  # a server that started would serve forever
         assert p.returncode == code, (args, p)
     bad = os.path.join(TMP, "badauth")
     with open(bad, "w") as f:
