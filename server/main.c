@@ -84,7 +84,8 @@ static const char usage_text[] =
 enum {
     OPT_RESTRICT_PATH = 256, OPT_RESTRICT_REPO, OPT_PERMISSIONS, OPT_READ_ONLY, OPT_QUOTA,
     OPT_UMASK, OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_BACKEND, OPT_MAX_FRAME, OPT_MAX_VALUE,
-    OPT_MAX_INFLIGHT, OPT_DRAIN_TIMEOUT, OPT_LIST_MEMORY, OPT_REST,
+    OPT_MAX_INFLIGHT, OPT_DRAIN_TIMEOUT, OPT_LIST_MEMORY, OPT_REST, OPT_LISTEN,
+    OPT_SOCKET_ACTIVATION, OPT_MAX_CONNECTIONS, OPT_AUTH_FILE,
 };
 
 static const struct option long_opts[] = {
@@ -104,6 +105,10 @@ static const struct option long_opts[] = {
     {"drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT},
     {"rest", no_argument, NULL, OPT_REST},
     {"stdio", no_argument, NULL, OPT_REST},
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"socket-activation", no_argument, NULL, OPT_SOCKET_ACTIVATION},
+    {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+    {"auth-file", required_argument, NULL, OPT_AUTH_FILE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -189,7 +194,9 @@ int main(int argc, char **argv)
     o.list_memory = SERVE_LIST_MEMORY_DEFAULT;
     mode_t mask = 077;
     const char *log_file = NULL;
-    bool perm_map = false, rest = false;
+    bool perm_map = false, rest = false, sock_act = false;
+    const char *listen_addr = NULL, *auth_file = NULL;
+    unsigned max_conns = 8;
     static char client_backend[PATH_MAX + 16];
     uint64_t v;
     int c, rc;
@@ -264,6 +271,14 @@ int main(int argc, char **argv)
             break;
         }
         case OPT_REST: rest = true; break;
+        case OPT_LISTEN: listen_addr = optarg; break;
+        case OPT_SOCKET_ACTIVATION: sock_act = true; break;
+        case OPT_AUTH_FILE: auth_file = optarg; break;
+        case OPT_MAX_CONNECTIONS:
+            if (parse_size(optarg, &v) || v == 0 || v > 1024)
+                return die(SERVE_EXIT_CONFIG, "--max-connections: must be 1 .. 1024: %s", optarg);
+            max_conns = (unsigned)v;
+            break;
         case 'h': fputs(usage_text, stdout); return 0;
         case 'V': printf("borgstore-serve %s (protocol %d)\n", BS_VERSION, BS_PROTO_VERSION); return 0;
         default:
@@ -278,7 +293,34 @@ int main(int argc, char **argv)
                 argv[optind]);
         return SERVE_EXIT_USAGE;
     }
-    const char *ssh_cmd = getenv("SSH_ORIGINAL_COMMAND");
+    bool tcp = listen_addr || sock_act;
+    if ((tcp || auth_file) && !rest)
+        return die(SERVE_EXIT_USAGE, "%s", "--listen, --socket-activation and --auth-file "
+                   "need --rest");
+    if (listen_addr && sock_act)
+        return die(SERVE_EXIT_USAGE, "%s", "--listen and --socket-activation exclude each other");
+    if (auth_file && !tcp)
+        return die(SERVE_EXIT_USAGE, "%s", "--auth-file needs --listen or --socket-activation");
+    rest_cfg rcfg = {.tcp = tcp};
+    static uint8_t auth_hash[BS_REST_AUTH_HASH];
+    if (auth_file) {
+        if (sodium_init() < 0)
+            return die(SERVE_EXIT_INTERNAL, "%s", "libsodium failed to initialize");
+        if (rest_auth_load(auth_hash, auth_file)) return SERVE_EXIT_CONFIG;
+        rcfg.auth = auth_hash;
+    }
+    if (rest && o.backend_url && !strcmp(o.backend_url, "URL-PATH")) {
+        if (!tcp)
+            return die(SERVE_EXIT_USAGE, "%s", "--backend URL-PATH needs --listen or "
+                       "--socket-activation");
+        if (!o.n_restrict_paths && !o.n_restrict_repos)
+            return die(SERVE_EXIT_CONFIG, "%s", "--backend URL-PATH needs --restrict-to-path "
+                       "or --restrict-to-repository");
+        rcfg.url_path = true;
+        o.backend_url = NULL;
+    }
+    /* over TCP, no client command chooses anything */
+    const char *ssh_cmd = tcp ? NULL : getenv("SSH_ORIGINAL_COMMAND");
     /* with --rest, a FILE:/file:// --backend names the store to place */
     const char *rest_spec = NULL;
     if (rest && o.backend_url &&
@@ -286,6 +328,11 @@ int main(int argc, char **argv)
         rest_spec = o.backend_url;
         o.backend_url = NULL;
     }
+    /* a pinned remote backend (sftp, s3, ...) holds connections that forked
+     * children must not share */
+    if (tcp && o.backend_url)
+        return die(SERVE_EXIT_USAGE, "%s", "over TCP, --backend must be FILE:<path>, "
+                   "file:///<path> or URL-PATH");
     if (ssh_cmd)
         client_command(&o, ssh_cmd, rest && !o.backend_url && !rest_spec ? client_backend : NULL,
                        sizeof client_backend);
@@ -337,7 +384,10 @@ int main(int argc, char **argv)
         if (bs_backend_new(&s.backend, o.backend_url, &cfg))
             return die(SERVE_EXIT_CONFIG, "--backend: %s", bs_error_message());
     }
-    int code = rest ? serve_rest(&s, rest_path[0] ? rest_path : NULL) : serve_loop(&s);
+    rcfg.store_path = rest_path[0] ? rest_path : NULL;
+    int code = tcp    ? serve_rest_listen(&s, &rcfg, listen_addr, sock_act, max_conns)
+               : rest ? serve_rest_conn(&s, &rcfg, 0, 1)
+                      : serve_loop(&s);
     serve_shutdown(&s);
     bs__outq_free(&s.out);
     serve_inflight_free(&s);

@@ -183,8 +183,9 @@ int rest_send_error(rest_conn *c, int status, const char *msg)
     int n = head(h, sizeof h, status, phrase[0] ? phrase : "Error", extra, (uint64_t)bl,
                  "text/html;charset=utf-8", true);
     if (n < 0 || rest_write(c, h, (size_t)n)) return -1;
-    if (c->req.method == BS_HTTP_HEAD) return 0;
-    return rest_write(c, body, (size_t)bl);
+    if (c->req.method != BS_HTTP_HEAD && rest_write(c, body, (size_t)bl)) return -1;
+    if (c->tcp) c->dead = true; /* "Connection: close" is kept over TCP */
+    return c->tcp ? -1 : 0;
 }
 
 int rest_status_for(int code)
@@ -206,9 +207,17 @@ int rest_status_for(int code)
 
 int serve_rest(serve *s, const char *store_path)
 {
+    rest_cfg cfg = {.store_path = store_path};
+    return serve_rest_conn(s, &cfg, 0, 1);
+}
+
+int serve_rest_conn(serve *s, const rest_cfg *cfg, int in_fd, int out_fd)
+{
     signal(SIGPIPE, SIG_IGN); /* EPIPE ends the connection instead */
-    rest_conn c = {.s = s, .in_fd = 0, .out_fd = 1, .store_path = store_path,
-                   .in_cap = BS_HTTP_HEAD_MAX + READ_CHUNK};
+    static rest_conn c; /* one per process: url_store is large */
+    c = (rest_conn){.s = s, .in_fd = in_fd, .out_fd = out_fd, .store_path = cfg->store_path,
+                    .url_path = cfg->url_path, .tcp = cfg->tcp, .auth = cfg->auth,
+                    .in_cap = BS_HTTP_HEAD_MAX + READ_CHUNK};
     if (!(c.in = malloc(c.in_cap))) return SERVE_EXIT_INTERNAL;
     int code = SERVE_EXIT_OK;
     for (;;) {

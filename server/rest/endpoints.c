@@ -396,6 +396,17 @@ static int parse_target(rest_conn *c, char *cmd, size_t cmd_cap, bool *has_cmd)
     char path[BS_HTTP_TARGET_MAX + 1];
     int rc = bs__http_unquote(path, sizeof path, c->req.target, c->req.path_len, false);
     if (rc) return rc;
+    if (c->url_path) { /* the store is the path up to "/_" (http://h:p/srv/a/_/name) */
+        char *us = strstr(path, "/_");
+        while (us && us[2] && us[2] != '/') us = strstr(us + 2, "/_");
+        if (!us) return bs__error_set(BS_ERR_NOT_FOUND, "no store in the URL (.../_/name)");
+        if ((size_t)(us - path) >= sizeof c->url_store)
+            return bs__error_set(BS_ERR_INVALID, "store path too long");
+        memcpy(c->url_store, path, (size_t)(us - path));
+        c->url_store[us - path] = '\0';
+        c->store_path = c->url_store;
+        memmove(path, us + 2, strlen(us + 2) + 1);
+    }
     size_t n = strlen(path);
     c->list = c->req.method == BS_HTTP_GET && n > 0 && path[n - 1] == '/';
     while (n && path[n - 1] == '/') path[--n] = '\0';
@@ -421,11 +432,12 @@ static const endpoint *route(rest_conn *c, const char *cmd, bool has_cmd)
 }
 
 /* The backend for this connection: pinned at startup, or the client's
- * store placed beneath the restriction roots once. */
+ * store placed beneath the restriction roots once (per request when the
+ * URL names the store). */
 static int backend(rest_conn *c)
 {
     serve *s = c->s;
-    if (s->backend) return 0;
+    if (s->backend && !c->url_path) return 0;
     if (!c->store_path)
         return bs__error_set(BS_ERR_INVALID, "no store: give --backend FILE:<path>");
     return serve_use_path(s, c->store_path, false);
@@ -453,6 +465,11 @@ int rest_dispatch(rest_conn *c)
     bool has_cmd = false;
     c->list = false;
     c->name[0] = '\0';
+    if (c->auth && !rest_auth_ok(c)) {
+        serve_log(c->s, BS_LOG_WARNING, "401: missing or wrong credentials");
+        rest_send_error(c, 401, "Unauthorized");
+        return -1; /* the error says Connection: close; the body is not read */
+    }
     if (r->chunked || (r->content_length > c->s->opt->max_value &&
                        r->content_length > BS_REST_JSON_MAX)) {
         c->close_after = true; /* the body cannot be skipped safely */

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <limits.h>
 #include <stdint.h>
 
 #include "server/rest/http.h"
@@ -25,6 +26,10 @@ typedef struct rest_conn {
     size_t in_len, in_cap;
     bool eof;
     const char *store_path; /* the client's store (NULL when pinned) */
+    bool url_path;          /* the store is named per request by the URL path */
+    bool tcp;               /* end the connection after an error response */
+    char url_store[PATH_MAX];
+    const uint8_t *auth;    /* SHA-256 of the expected Authorization value, or NULL */
     bs_http_req req;
     char name[BS_NAME_BUF]; /* the request path as an item name ("" = root) */
     bool list;              /* GET with a trailing '/' */
@@ -40,9 +45,34 @@ typedef struct rest_body {
     const char *type;
 } rest_body;
 
+/* How a connection is served (the same for stdio and every TCP one). */
+typedef struct rest_cfg {
+    const char *store_path; /* --backend FILE:<path>, or NULL */
+    bool url_path;          /* --backend URL-PATH */
+    bool tcp;               /* an error response ends the connection (Python's TCP server) */
+    const uint8_t *auth;    /* rest_auth_hash() of the credentials, or NULL */
+} rest_cfg;
+
 /* conn.c */
-/* Runs the connection until EOF; returns a SERVE_EXIT_* code. */
+/* Runs the connection on stdin/stdout until EOF; returns a SERVE_EXIT_* code. */
 int serve_rest(serve *s, const char *store_path);
+/* The same on in_fd/out_fd with cfg. */
+int serve_rest_conn(serve *s, const rest_cfg *cfg, int in_fd, int out_fd);
+
+/* auth.c */
+#define BS_REST_AUTH_HASH 32
+/* Reads FILE's first line "user:password" and stores the SHA-256 of the
+ * Authorization value it allows in out. 0, or -1 with a message on stderr. */
+int rest_auth_load(uint8_t out[BS_REST_AUTH_HASH], const char *file);
+/* Whether the request's Authorization matches c->auth (constant time). */
+bool rest_auth_ok(const rest_conn *c);
+
+/* listen.c */
+/* Serves REST connections accepted on --listen HOST:PORT, or on fd 3 with
+ * socket_activation: a child process per connection, at most max_conns at
+ * once. Returns a SERVE_EXIT_* code when the listener fails. */
+int serve_rest_listen(serve *s, const rest_cfg *cfg, const char *listen_addr,
+                      bool socket_activation, unsigned max_conns);
 /* Reads exactly n body bytes into dst (buffered bytes first). 0, or -1 on
  * EOF or a read error (the connection ends). */
 int rest_read_body(rest_conn *c, void *dst, size_t n);
