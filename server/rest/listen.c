@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +115,10 @@ int serve_rest_listen(serve *s, const rest_cfg *cfg, const char *listen_addr,
             close(lfd);
             return SERVE_EXIT_IO;
         }
+        /* a response is written as head then body: without NODELAY, Nagle
+         * holds the body until the client's delayed ACK (40 ms a request) */
+        int one = 1;
+        (void)setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         pid_t child = fork();
         if (child == 0) {
             close(lfd);
