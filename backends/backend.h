@@ -11,6 +11,7 @@
 #define BS_BACKENDS_BACKEND_H
 
 #include "borgstore/backend.h"
+#include "borgstore/store.h" /* bs_read_fn */
 
 #define BS_BACKEND_OPS_VERSION 1
 
@@ -19,8 +20,8 @@
  * read fills buf with 1..cap bytes (never more than remain) and returns 0,
  * or a negative BS_ERR_* code to abandon the store (nothing becomes
  * visible). The sink's begin is called once with the exact length before
- * any data; its calls return 0 or a negative code that ends the load. */
-typedef int (*bs_read_fn)(void *ctx, uint8_t *buf, size_t cap, size_t *got);
+ * any data; its calls return 0 or a negative code that ends the load.
+ * bs_read_fn is declared in borgstore/store.h. */
 typedef struct bs_load_sink {
     int (*begin)(void *ctx, uint64_t len);
     int (*data)(void *ctx, const uint8_t *p, size_t n);

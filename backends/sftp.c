@@ -830,10 +830,12 @@ static int rename_over(sftpfs *p, const char *from, const char *to, const char *
     return sftp_rename(p->sftp, from, to) == 0 ? 0 : fail(p, what, name);
 }
 
-static int write_all(sftpfs *p, sftp_file f, const uint8_t *data, size_t len, const char *name)
+/* Writes len bytes at offset at (the file's position: writes go in order). */
+static int write_all(sftpfs *p, sftp_file f, uint64_t at, const uint8_t *data, size_t len,
+                     const char *name)
 {
     if (p->write_window > 1) {
-        int st = bs__sftp_raw_write(f, data, len, p->write_chunk, p->write_window);
+        int st = bs__sftp_raw_write(f, at, data, len, p->write_chunk, p->write_window);
         if (st == BS_SFTP_RAW_LOST) return bs__sftp_lost(p, "store", name);
         return st ? bs__sftp_status_error(p, st, "store", name) : 0;
     }
@@ -896,11 +898,58 @@ static int do_store(sftpfs *p, const char *name, const uint8_t *data, size_t len
     if (rc) return rc;
     sftp_file f = create_temp(p, name, tmp, &rc);
     if (!f) return rc;
-    rc = write_all(p, f, data, len, name);
+    rc = write_all(p, f, 0, data, len, name);
     if (!rc && p->fsync && p->has_fsync && sftp_fsync(f) < 0) rc = fail(p, "store", name);
     if (sftp_close(f) < 0 && !rc) rc = fail(p, "store", name);
     if (!rc) rc = rename_over(p, tmp, full, "store", name);
     if (rc && !p->broken && !session_lost(p)) sftp_unlink(p->sftp, tmp);
+    return rc;
+}
+
+#define STORE_FROM_BUF (4u << 20) /* store_from: bytes read per round of writes */
+
+/* As do_store, the bytes from read a buffer at a time. */
+static int do_store_from(sftpfs *p, const char *name, uint64_t len, bs_read_fn read, void *ctx)
+{
+    char tmp[BS_SFTP_PATH_BUF], full[BS_SFTP_PATH_BUF];
+    int rc = bs__sftp_path(p, name, full);
+    if (rc) return rc;
+    size_t cap = len < STORE_FROM_BUF ? (len ? (size_t)len : 1) : STORE_FROM_BUF;
+    uint8_t *buf = malloc(cap);
+    if (!buf) return bs__error_set(BS_ERR_NOMEM, "store %s: no memory for a buffer", name);
+    sftp_file f = create_temp(p, name, tmp, &rc);
+    if (!f) {
+        free(buf);
+        return rc;
+    }
+    for (uint64_t left = len; left && !rc;) {
+        size_t want = left < cap ? (size_t)left : cap, have = 0;
+        while (have < want && !rc) {
+            size_t got = 0;
+            rc = read(ctx, buf + have, want - have, &got);
+            if (!rc && (got == 0 || got > want - have))
+                rc = bs__error_set(BS_ERR_IO, "store %s: the value's reader failed", name);
+            have += got;
+        }
+        if (!rc) rc = write_all(p, f, len - left, buf, want, name);
+        left -= want;
+    }
+    free(buf);
+    if (!rc && p->fsync && p->has_fsync && sftp_fsync(f) < 0) rc = fail(p, "store", name);
+    if (sftp_close(f) < 0 && !rc) rc = fail(p, "store", name);
+    if (!rc) rc = rename_over(p, tmp, full, "store", name);
+    if (rc && !p->broken && !session_lost(p)) sftp_unlink(p->sftp, tmp);
+    return rc;
+}
+
+/* Not repeated after a lost connection, as store is: the reader cannot be
+ * rewound (the next call reconnects). */
+static int sftpfs_store_from(bs_backend *b, const char *name, uint64_t len, bs_read_fn read,
+                             void *ctx)
+{
+    sftpfs *p = S(b);
+    int rc = bs__sftp_connect(p);
+    if (!rc) rc = do_store_from(p, name, len, read, ctx);
     return rc;
 }
 
@@ -1049,6 +1098,7 @@ static const bs_backend_ops sftpfs_ops = {
     .info = sftpfs_info,
     .load = sftpfs_load,
     .store = sftpfs_store,
+    .store_from = sftpfs_store_from,
     .delete = sftpfs_delete,
     .move = sftpfs_move,
     .list_begin = sftpfs_list_begin,

@@ -104,7 +104,7 @@ int bs__sftp_raw_posix_rename(sftp_session sftp, const char *from, const char *t
     return (int)status;
 }
 
-int bs__sftp_raw_write(sftp_file f, const uint8_t *data, size_t len, size_t chunk,
+int bs__sftp_raw_write(sftp_file f, uint64_t at, const uint8_t *data, size_t len, size_t chunk,
                        unsigned window)
 {
     ssh_channel ch = f->sftp->channel;
@@ -126,8 +126,8 @@ int bs__sftp_raw_write(sftp_file f, const uint8_t *data, size_t len, size_t chun
             hdr[4] = FXP_WRITE;
             put32(hdr + 5, next_id);
             uint8_t *p = put_str(hdr + 9, handle, hlen);
-            put32(p, (uint32_t)((uint64_t)sent >> 32));
-            put32(p + 4, (uint32_t)sent);
+            put32(p, (uint32_t)((at + sent) >> 32));
+            put32(p + 4, (uint32_t)(at + sent));
             put32(p + 8, (uint32_t)n);
             if (!send_all(ch, hdr, (size_t)(p + 12 - hdr)) || !send_all(ch, data + sent, n))
                 return BS_SFTP_RAW_LOST;

@@ -22,10 +22,10 @@
  * Only when the server offers the extension. */
 int bs__sftp_raw_posix_rename(sftp_session sftp, const char *from, const char *to);
 
-/* Writes len bytes of data at offset 0.. of the open file f in requests of
+/* Writes len bytes of data at offset at.. of the open file f in requests of
  * chunk bytes, with up to window of them unanswered. Every answer is read
  * before returning, also after a refusal. */
-int bs__sftp_raw_write(sftp_file f, const uint8_t *data, size_t len, size_t chunk,
+int bs__sftp_raw_write(sftp_file f, uint64_t at, const uint8_t *data, size_t len, size_t chunk,
                        unsigned window);
 
 /* ---- the packet layer, for pipelining any request (sftp_batch.c) ---- */

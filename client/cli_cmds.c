@@ -1,7 +1,7 @@
 /* The borgstore CLI's commands (see the help text in cli_help.c): each one
  * does a single Store call or a listing and prints for people, or JSON with
- * --json. put reads its input into one buffer that the Store stores without
- * copying; get streams the value out in pieces (bs_store_load_to). */
+ * --json. put streams a regular FILE into the store (bs_store_store_from);
+ * standard input (length unknown) is read into one buffer first; get streams the value out in pieces (bs_store_load_to). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -83,6 +83,52 @@ int cli_cmd_create(bs_store *s, const cli_opts *o)
     return CLI_OK;
 }
 
+typedef struct put_source {
+    int fd;
+    cli_progress *p;
+    int err; /* errno of a failed read; -1: the file ended early */
+} put_source;
+
+static int put_read(void *ctx, uint8_t *buf, size_t cap, size_t *got)
+{
+    put_source *src = ctx;
+    if (cap > IO_CHUNK) cap = IO_CHUNK;
+    ssize_t n;
+    do n = read(src->fd, buf, cap);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+        src->err = n < 0 ? errno : -1;
+        return -1;
+    }
+    *got = (size_t)n;
+    cli_progress_add(src->p, (uint64_t)n);
+    return 0;
+}
+
+/* A regular file streams into the store (bs_store_store_from): memory
+ * stays at a piece whatever the file's size. */
+static int put_file(bs_store *s, const cli_opts *o, const char *name, const char *path, int fd,
+                    uint64_t len)
+{
+    cli_progress p;
+    cli_progress_start(&p, "put", len);
+    put_source src = {.fd = fd, .p = &p};
+    int rc = bs_store_store_from(s, name, len, put_read, &src);
+    cli_progress_end(&p);
+    if (rc && src.err > 0) {
+        errno = src.err;
+        return sys_fail("cannot read", path);
+    }
+    if (rc && src.err < 0) {
+        fprintf(stderr, "borgstore: cannot read %s: it shrank while being stored; nothing "
+                        "stored\n", path);
+        return CLI_STORE_ERROR;
+    }
+    if (rc) return cli_fail(rc);
+    cli_verbose(o, "stored %s (%llu bytes)", name, (unsigned long long)len);
+    return CLI_OK;
+}
+
 int cli_cmd_put(bs_store *s, const cli_opts *o)
 {
     const char *name = o->args[0];
@@ -93,6 +139,12 @@ int cli_cmd_put(bs_store *s, const cli_opts *o)
                          "value (end it with Ctrl-D)");
     int fd = from_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return sys_fail("cannot open", path);
+    struct stat st;
+    if (!from_stdin && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        int rc = put_file(s, o, name, path, fd, (uint64_t)st.st_size);
+        close(fd);
+        return rc;
+    }
     /* reading is local: counted without a percentage, which would reach
      * 100% before the store has seen a byte */
     cli_progress p;

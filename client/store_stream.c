@@ -1,10 +1,13 @@
 /* Streaming loads: a value of any size handed to the caller in pieces, so
  * memory stays bounded by the piece size on every backend. Built on the
  * ranged load every backend has (one load per piece), so it needs nothing
- * new from the backends or the wire. */
+ * new from the backends or the wire. Streaming stores (bs_store_store_from)
+ * go through the backend's store_from slot. */
 #include <stdlib.h>
 
 #include "borgstore/store.h"
+#include "backends/backend.h"
+#include "client/cache.h"
 #include "client/store_internal.h"
 #include "common/error.h"
 
@@ -66,4 +69,49 @@ int bs_store_load_to(bs_store *s, const char *name, int64_t offset, int64_t size
     }
     if (out_len) *out_len = done;
     return rc;
+}
+
+/* The caller's reader, held to its contract: a backend sees exactly len
+ * bytes or an error, never a reader that ends early or overfills. */
+typedef struct guarded_read {
+    bs_read_fn read;
+    void *ctx;
+    uint64_t left;
+    const char *name;
+} guarded_read;
+
+static int guarded(void *ctx, uint8_t *buf, size_t cap, size_t *got)
+{
+    guarded_read *g = ctx;
+    *got = 0;
+    if (cap > g->left) cap = (size_t)g->left;
+    size_t n = 0;
+    if (cap == 0 || g->read(g->ctx, buf, cap, &n))
+        return bs__error_set(BS_ERR_IO, "store %s: the value's reader failed", g->name);
+    if (n == 0)
+        return bs__error_set(BS_ERR_IO, "store %s: the value's reader ended %llu bytes early",
+                             g->name, (unsigned long long)g->left);
+    if (n > cap)
+        return bs__error_set(BS_ERR_IO, "store %s: the value's reader gave %zu bytes for %zu",
+                             g->name, n, cap);
+    g->left -= n;
+    *got = n;
+    return 0;
+}
+
+int bs_store_store_from(bs_store *s, const char *name, uint64_t len, bs_read_fn read, void *ctx)
+{
+    if (!read) return bs__error_set(BS_ERR_INVALID, "NULL read function for %s", name);
+    char nested[BS_NAME_BUF];
+    uint64_t start = bs__store_call_begin(s);
+    int rc = bs__store_find_locked(s, name, false, nested);
+    uint64_t t0 = bs__store_now_ns();
+    if (!rc) {
+        s->be_store_calls++;
+        guarded_read g = {.read = read, .ctx = ctx, .left = len, .name = name};
+        rc = bs__backend_store_from(s->b, nested, len, guarded, &g);
+        /* the value never sat whole in memory to fill the cache with */
+        if (!rc) bs__cache_after_delete(s->cache, name, nested);
+    }
+    return bs__store_call_end(s, rc, OP_STORE, start, t0, rc ? 0 : len);
 }

@@ -362,6 +362,33 @@ static int remote_store(bs_backend *b, const char *name, const void *data, size_
     return rc;
 }
 
+/* A store from a reader, sent chunk by chunk (bs__rpc_store_from): memory
+ * stays at one frame. Not repeated after a lost connection or a value
+ * corrupted in transit, as store is: the reader cannot be rewound. */
+static int remote_store_from(bs_backend *b, const char *name, uint64_t len, bs_read_fn read,
+                             void *ctx)
+{
+    remote *rb = R(b);
+    int reconnects = 0;
+    int rc = ensure(rb, &reconnects, 0);
+    if (rc) return rc;
+    uint64_t max = bs__rpc_server(rb->rpc)->max_value;
+    if (len > max) /* refused before a byte is read or sent */
+        return bs__error_set(BS_ERR_INVALID,
+                             "%s: %llu bytes exceed the server's limit of %llu bytes per value "
+                             "(borgstore-serve --max-value raises it, up to 16 GiB)",
+                             name, (unsigned long long)len, (unsigned long long)max);
+    uint32_t id;
+    bs__reply rep;
+    memset(&rep, 0, sizeof rep);
+    rc = bs__rpc_store_from(rb->rpc, name, len, read, ctx, &id);
+    if (!rc) rc = bs__rpc_wait(rb->rpc, id, &rep);
+    rb->last_used = now_ms();
+    bs__reply_clear(&rep);
+    if (rc && bs__rpc_broken(rb->rpc)) drop(rb);
+    return rc;
+}
+
 static int remote_move(bs_backend *b, const char *cur, const char *dst)
 {
     bs__req req = {.method = BS_M_MOVE, .name = cur, .dst = dst};
@@ -717,6 +744,7 @@ static const bs_backend_ops remote_ops = {
     .info = remote_info,
     .load = remote_load,
     .store = remote_store,
+    .store_from = remote_store_from,
     .delete = remote_delete,
     .move = remote_move,
     .list_begin = remote_list_begin,

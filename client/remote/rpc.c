@@ -412,6 +412,129 @@ int bs__rpc_submit_ex(bs__rpc *c, const bs__req *req, bool copy, uint32_t *id)
     return 0;
 }
 
+/* ---- a store from a reader --------------------------------------------------- */
+
+static bool out_empty(bs__rpc *c, const void *arg)
+{
+    (void)arg;
+    return c->phase != PH_READY || !bs__outq_pending(&c->out);
+}
+
+/* n bytes from read into buf (a reader past its contract is an error). */
+static int read_full(bs_read_fn read, void *ctx, uint8_t *buf, size_t n)
+{
+    for (size_t have = 0, got; have < n; have += got) {
+        got = 0;
+        int rc = read(ctx, buf + have, n - have, &got);
+        if (rc) return rc;
+        if (got == 0 || got > n - have)
+            return bs__error_set(BS_ERR_IO, "the value's reader failed");
+    }
+    return 0;
+}
+
+/* Queues one DATA frame of id (the last one with the value's trailer) and
+ * pumps until it is written, so buf can take the next chunk. */
+static int send_chunk(bs__rpc *c, uint32_t id, const uint8_t *buf, size_t n, bool last,
+                      crypto_generichash_state *h)
+{
+    crypto_generichash_update(h, buf, n);
+    bs_buf *arena = bs__outq_buf(&c->out);
+    int rc = last ? bs__enc_data_last(arena, id, n, c->peer_max_frame)
+                  : bs__enc_data(arena, id, n, c->peer_max_frame);
+    if (!rc) rc = bs__outq_ref(&c->out, buf, n, NULL, NULL);
+    if (!rc && last) {
+        uint8_t digest[BS_VALUE_HASH_LEN], trailer[BS_DATA_TRAILER_LEN];
+        crypto_generichash_final(h, digest, sizeof digest);
+        bs__data_trailer(trailer, digest);
+        rc = bs__buf_append(arena, trailer, sizeof trailer);
+        if (!rc) rc = bs__outq_commit(&c->out);
+    }
+    if (rc) return bs__rpc_fail(c, rc); /* the header is out: the stream is not sound */
+    rc = pump_until(c, out_empty, NULL);
+    if (!rc && c->phase != PH_READY) rc = bs__error_set_raw(c->broken_rc, 0, c->broken_msg);
+    return rc;
+}
+
+int bs__rpc_store_from(bs__rpc *c, const char *name, uint64_t len, bs_read_fn read, void *ctx,
+                       uint32_t *id)
+{
+    *id = 0;
+    if (c->phase != PH_READY)
+        return c->phase == PH_BROKEN ? bs__error_set_raw(c->broken_rc, 0, c->broken_msg)
+                                     : bs__error_set(BS_ERR_INVALID, "not connected");
+    size_t chunk = bs__chunk_max(c->peer_max_frame);
+    if (len <= bs__inline_max(c->peer_max_frame) || len <= chunk) {
+        /* small: one inline request from a copy, as bs__rpc_submit_ex */
+        uint8_t *buf = malloc(len ? (size_t)len : 1);
+        if (!buf) return bs__error_set(BS_ERR_NOMEM, "no memory for a %llu-byte value",
+                                       (unsigned long long)len);
+        int rc = read_full(read, ctx, buf, (size_t)len);
+        bs__req r = {.method = BS_M_STORE, .name = name, .data = buf, .data_len = (size_t)len,
+                     .has_data = true};
+        if (!rc) rc = bs__rpc_submit_ex(c, &r, true, id);
+        free(buf);
+        return rc;
+    }
+    uint8_t *buf = malloc(chunk);
+    crypto_generichash_state *h = aligned_alloc(64, (sizeof *h + 63) / 64 * 64);
+    int rc = buf && h ? 0 : bs__error_set(BS_ERR_NOMEM, "no memory to stream a value");
+    /* the first chunk before the header: a reader failing at once costs
+     * nothing on the wire */
+    if (!rc) rc = read_full(read, ctx, buf, chunk);
+    room need = {REQ_OVERHEAD + len};
+    if (!rc && !has_room(c, &need)) rc = pump_until(c, has_room, &need);
+    if (!rc && c->phase != PH_READY) rc = bs__error_set_raw(c->broken_rc, 0, c->broken_msg);
+    slot *s = NULL;
+    for (uint32_t tries = 0; !rc && tries <= 2 * c->mask + 2; tries++) {
+        uint32_t cand = c->next_id++;
+        if (cand && c->slots[cand & c->mask].state == ST_FREE) {
+            s = &c->slots[cand & c->mask];
+            s->id = cand;
+            break;
+        }
+    }
+    if (!rc && !s) rc = bs__error_set(BS_ERR_INVALID, "too many completed calls not collected");
+    if (!rc) {
+        bs__req r = {.id = s->id, .method = BS_M_STORE, .name = name, .size = (int64_t)len};
+        rc = bs__enc_req(bs__outq_buf(&c->out), &r, c->peer_max_frame, false, NULL);
+        if (!rc) rc = bs__outq_commit(&c->out);
+        if (rc) {
+            s->id = 0;
+            rc = rc == BS_ERR_NOMEM ? bs__rpc_fail(c, rc) : rc;
+        }
+    }
+    if (rc) {
+        free(buf);
+        free(h);
+        return rc;
+    }
+    s->state = ST_SENT;
+    s->method = BS_M_STORE;
+    s->want_size = BS_SIZE_ALL;
+    s->bytes = REQ_OVERHEAD + len;
+    c->inflight++;
+    c->inflight_bytes += s->bytes;
+    *id = s->id;
+    crypto_generichash_init(h, NULL, 0, BS_VALUE_HASH_LEN);
+    uint64_t left = len;
+    size_t n = chunk;
+    for (;;) {
+        left -= n;
+        if ((rc = send_chunk(c, s->id, buf, n, left == 0, h)) || left == 0) break;
+        n = left < chunk ? (size_t)left : chunk;
+        if ((rc = read_full(read, ctx, buf, n))) {
+            /* the value is half sent and cannot be taken back: end the
+             * connection, so the server drops it (its temp file goes) */
+            rc = bs__rpc_fail(c, rc);
+            break;
+        }
+    }
+    free(buf);
+    free(h);
+    return rc;
+}
+
 static bool is_done(bs__rpc *c, const void *arg)
 {
     const slot *s = arg;

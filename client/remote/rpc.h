@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "borgstore/backend.h"
+#include "borgstore/store.h" /* bs_read_fn */
 #include "client/transport.h"
 #include "proto/msg.h"
 
@@ -77,6 +78,16 @@ int bs__rpc_submit(bs__rpc *c, const bs__req *req, uint32_t *id);
 /* As bs__rpc_submit, but with copy the value is copied into the output
  * queue, so the caller's buffer may go away as soon as this returns. */
 int bs__rpc_submit_ex(bs__rpc *c, const bs__req *req, bool copy, uint32_t *id);
+
+/* Queues a store of len bytes from read (borgstore/store.h's contract)
+ * and sends them chunk by chunk in DATA frames, the hash computed as they
+ * go, so memory stays at one frame; returns when all is written, with *id
+ * to wait for. A small value goes inline from a copy. A reader error
+ * before the first byte is sent leaves the connection as it was; a later
+ * one ends the connection (the server keeps nothing). Returns 0, the
+ * reader's error, or the connection's. */
+int bs__rpc_store_from(bs__rpc *c, const char *name, uint64_t len, bs_read_fn read, void *ctx,
+                       uint32_t *id);
 
 /* Attaches a caller's number to an outstanding call (returned in its reply). */
 void bs__rpc_set_tag(bs__rpc *c, uint32_t id, uint64_t tag);

@@ -179,6 +179,21 @@ BS_API int bs_store_load_to(bs_store *s, const char *name, int64_t offset, int64
  * len is 0. Errors: MUST_BE_OPEN, INVALID, PERMISSION, QUOTA, IO. */
 BS_API int bs_store_store(bs_store *s, const char *name, const void *data, size_t len);
 
+/* Supplies the next piece of a value (bs_store_store_from): fill buf with
+ * 1..cap bytes, set *got and return 0; any other return abandons the store. */
+typedef int (*bs_read_fn)(void *ctx, uint8_t *buf, size_t cap, size_t *got);
+
+/* Stores exactly len bytes from read(ctx, buf, cap, &got) as item name, as
+ * bs_store_store does (same name handling, level, stats and cache: the
+ * cache entry is dropped), without holding the whole value in memory on
+ * backends that stream (docs/backends.md; the others gather it in one
+ * buffer first). read is never asked for more than remains. Nothing is
+ * stored when read returns non-zero, or gives 0 bytes (ends early) or more
+ * than asked. Errors: as bs_store_store, plus INVALID for a NULL read and
+ * IO when read failed or ended before len bytes. */
+BS_API int bs_store_store_from(bs_store *s, const char *name, uint64_t len, bs_read_fn read,
+                               void *ctx);
+
 /* Deletes item name at once (the soft-deleted one when deleted). See
  * BS_MOVE_SOFT_DELETE for soft deletion.
  * Errors: MUST_BE_OPEN, INVALID, NOT_FOUND, PERMISSION, IO. */

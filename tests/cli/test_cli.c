@@ -601,8 +601,17 @@ Test(cli, progress_bar_only_on_a_terminal)
     run_result r;
     run_argv(&r, NULL, 0, true, argv);
     ASSERT_STATUS(r, 0);
-    /* reading is counted without a percentage (100% would come before the
-     * store saw a byte), then the store is announced */
+    /* a file streams into the store: the bytes read are the bytes stored */
+    cr_assert(strstr(r.err, "put ["), "terminal shows progress: '%s'", r.err);
+    cr_assert(strstr(r.err, "100% 16.0 MiB of 16.0 MiB"), "%s", r.err);
+    run_free(&r);
+    /* standard input is read whole first: counted without a percentage
+     * (100% would come before the store saw a byte), then the store is
+     * announced */
+    const char *stdin_argv[] = {"/bin/sh", "-c", "exec \"$0\" \"$1\" put config/big2 < \"$2\"",
+                                bs_cli_path(), url, in, NULL};
+    run_argv(&r, NULL, 0, true, stdin_argv);
+    ASSERT_STATUS(r, 0);
     cr_assert(strstr(r.err, "put: reading 8.0 MiB"), "terminal shows progress: '%s'", r.err);
     cr_assert(!strstr(r.err, "%"), "%s", r.err);
     cr_assert(strstr(r.err, "put: storing 16.0 MiB"), "%s", r.err);

@@ -1,10 +1,13 @@
-/* Large values through the CLI: get streams the value in pieces, so its
- * memory stays bounded whatever the value's size. */
+/* Large values through the CLI: get streams the value in pieces, and put
+ * of a regular file streams it in, so memory stays bounded whatever the
+ * value's size. */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -120,4 +123,91 @@ Test(stream, serve_get_streams_past_the_server_value_limit_and_put_says_the_limi
               "%s", r.err);
     run_free(&r);
     free(data);
+}
+
+/* Runs argv with its address space capped at limit_kib (the soft limit:
+ * a child may raise it again); whether it exited 0. */
+static bool run_capped(const char *const argv[], long limit_kib)
+{
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_AS, &rl)) _exit(127);
+        rl.rlim_cur = (rlim_t)limit_kib * 1024;
+        if (setrlimit(RLIMIT_AS, &rl)) _exit(127);
+        if (!freopen("/dev/null", "w", stdout)) _exit(127);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* put of a 96 MiB file to url_ stays well below the file's size (peak RSS;
+ * over serve:// the server's memory would count in it too, so there the
+ * CLI runs with its address space capped instead), and the value comes
+ * back byte-exact. */
+static void put_bounded(const char *url_, bool capped)
+{
+    size_t n = 96u << 20;
+    uint8_t *data = malloc(n);
+    bs_test_fill(data, n, 97);
+    char in[4096];
+    snprintf(in, sizeof in, "%s/in.bin", tmp);
+    cr_assert_eq(bs_test_write_file(in, data, n), 0);
+    free(data); /* a forked child counts the parent's pages until exec */
+    run_result r;
+    BS(&r, NULL, 0, url, "create");
+    ASSERT_OK_RUN(r);
+    run_free(&r);
+    const char *argv[] = {bs_cli_path(), url_, "put", "config/big", in, NULL};
+    long peak = 0;
+#ifndef SANITIZED /* the sanitizers reserve terabytes of address space */
+    if (capped)
+        cr_assert(run_capped(argv, 48 * 1024), "put of 96 MiB to %s needs over 48 MiB", url_);
+    else
+        peak = run_peak_kib(argv);
+#else
+    peak = run_peak_kib(argv);
+    (void)run_capped;
+#endif
+    char out[4096];
+    snprintf(out, sizeof out, "%s/out.bin", tmp);
+    BS(&r, NULL, 0, url, "get", "config/big", out);
+    ASSERT_OK_RUN(r);
+    run_free(&r);
+    size_t got_len, want_len;
+    char *got = bs_test_read_file(out, &got_len), *want = bs_test_read_file(in, &want_len);
+    cr_assert_eq(got_len, n);
+    cr_assert(!memcmp(got, want, n), "the value came back different");
+    free(got);
+    free(want);
+#ifndef SANITIZED
+    if (!capped) cr_assert_lt(peak, 48 * 1024, "put of 96 MiB to %s peaked at %ld KiB", url_, peak);
+#else
+    (void)peak;
+#endif
+}
+
+Test(stream, put_of_a_large_file_keeps_memory_bounded, .timeout = 180)
+{
+    put_bounded(url, false);
+}
+
+Test(stream, put_of_a_large_file_over_serve_keeps_client_memory_bounded, .timeout = 180)
+{
+    /* the server runs uncapped (it gathers a value whole before storing) */
+    char wrap[4096], serve_url[4096];
+    snprintf(wrap, sizeof wrap, "%s/serve.sh", tmp);
+    FILE *f = fopen(wrap, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "#!/bin/sh\nulimit -S -v unlimited\nexec '%s' \"$@\"\n",
+            bs_test_build_path("borgstore-serve"));
+    cr_assert_eq(fclose(f), 0);
+    cr_assert_eq(chmod(wrap, 0700), 0);
+    setenv("BORGSTORE_REMOTE_PATH", wrap, 1);
+    snprintf(serve_url, sizeof serve_url, "serve://%s/store", tmp);
+    put_bounded(serve_url, true);
 }

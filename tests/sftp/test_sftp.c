@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "borgstore/backend.h"
+#include "borgstore/store.h"
 #include "sshd_fixture.h"
 #include "tcp_relay.h"
 #include "testutil.h"
@@ -546,5 +547,60 @@ Test(sftp, plain_rename_and_unpipelined_writes_work_too)
     cr_assert_eq(bs_test_temp_files_below(path), 0);
     free(data);
     bs_backend_free(s);
+    free(path);
+}
+
+typedef struct source {
+    const uint8_t *data;
+    size_t len, pos, fail_at; /* fail_at non-zero: fail once pos reaches it */
+} source;
+
+static int from_source(void *ctx, uint8_t *buf, size_t cap, size_t *got)
+{
+    source *src = ctx;
+    if (src->fail_at && src->pos >= src->fail_at) return -1;
+    size_t n = src->len - src->pos < cap ? src->len - src->pos : cap;
+    if (n > 100003) n = 100003;
+    memcpy(buf, src->data + src->pos, n);
+    src->pos += n;
+    *got = n;
+    return 0;
+}
+
+/* bs_store_store_from over sftp:// (the backend's store_from, a buffer at a
+ * time into the temp file): byte-exact through file://; a reader failing
+ * halfway stores nothing and leaves no temp file. */
+Test(sftp, streamed_store_reads_back_and_a_failing_reader_leaves_nothing)
+{
+    char *path = store_path("store");
+    bs_backend_free(sftp_open_new(path));
+    static const bs_store_namespace ns[] = {{.prefix = "ns/", .levels = {0}, .nlevels = 1}};
+    bs_store_config cfg = {.namespaces = ns, .n_namespaces = 1};
+    char url[4200];
+    snprintf(url, sizeof url, "sftp://bstest/%s", path);
+    bs_store *st;
+    OK(bs_store_new(&st, url, &cfg));
+    OK(bs_store_open(st));
+    size_t n = (9u << 20) + 3;
+    uint8_t *v = malloc(n);
+    for (size_t i = 0; i < n; i++) v[i] = (uint8_t)(i * 7 + i / 4099);
+    source src = {.data = v, .len = n};
+    OK(bs_store_store_from(st, "ns/v", n, from_source, &src));
+    char on_disk[4300];
+    snprintf(on_disk, sizeof on_disk, "%s/ns/v", path);
+    size_t got_len;
+    char *got = bs_test_read_file(on_disk, &got_len);
+    cr_assert_eq(got_len, n, "%zu bytes at %s", got ? got_len : 0, on_disk);
+    cr_assert(!memcmp(got, v, n), "the value differs");
+    free(got);
+    source failing = {.data = v, .len = n, .fail_at = 5u << 20};
+    EXPECT(BS_ERR_IO, bs_store_store_from(st, "ns/w", n, from_source, &failing));
+    bs_item_info info;
+    OK(bs_store_info(st, "ns/w", false, &info));
+    cr_assert(!info.exists);
+    cr_assert_eq(bs_test_temp_files_below(path), 0);
+    OK(bs_store_close(st));
+    bs_store_free(st);
+    free(v);
     free(path);
 }
