@@ -172,6 +172,7 @@ static void put_bounded(const char *url_, bool capped)
 #else
     peak = run_peak_kib(argv);
     (void)run_capped;
+    (void)capped;
 #endif
     char out[4096];
     snprintf(out, sizeof out, "%s/out.bin", tmp);
