@@ -80,7 +80,12 @@ static int parse_location(bs_s3_config *c, const char *s)
     while (n && *p == '/') p++, n--;
     if (n == 0) return 1;
     c->path = bs__percent_decode(p, n);
-    return c->path ? 0 : 1;
+    if (!c->path) return 1;
+    /* an encoded slash (%2F) at an edge is an edge slash too */
+    size_t len = strlen(c->path), lead = strspn(c->path, "/");
+    while (len > lead && c->path[len - 1] == '/') c->path[--len] = '\0';
+    memmove(c->path, c->path + lead, len - lead + 1);
+    return c->path[0] ? 0 : 1;
 }
 
 static int invalid(bs_s3_config *c, const char *why)
